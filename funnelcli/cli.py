@@ -1,0 +1,201 @@
+"""The Typer app: parse options, call the library, render, exit. Nothing else lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from funnelcli import __version__, scaffold
+from funnelcli.errors import EXIT_INTERRUPTED, FunnelError, UsageError
+from funnelcli.metrics import Query
+from funnelcli.output import check_writable, write_text
+from funnelcli.pipeline import run_report, score_csv
+from funnelcli.render import csv as csv_render
+from funnelcli.render import json as json_render
+from funnelcli.render import markdown as md_render
+from funnelcli.render import table as table_render
+from funnelcli.sample import SampleSpec, write_sample
+
+EXIT_BUG = 70
+REPORT_WIDTH = 100
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Marketing-funnel reports from CRM and ad-platform exports.",
+)
+stderr = Console(stderr=True)
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+class Every(StrEnum):
+    day = "day"
+    week = "week"
+    month = "month"
+    quarter = "quarter"
+
+
+class DataFormat(StrEnum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+ConfigOpt = Annotated[
+    Path, typer.Option("--config", "-c", help="Policy file (YAML).", dir_okay=False)
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write here (atomically), not stdout.")
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"funnel {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    ctx.obj = {"debug": debug}
+
+
+def _guard(ctx: typer.Context, work: Callable[[], Any]) -> Any:
+    """Run a command body; turn domain errors into one message and the documented exit code."""
+    try:
+        return work()
+    except FunnelError as err:
+        if ctx.obj and ctx.obj.get("debug"):
+            raise
+        stderr.print(f"[red]error:[/red] {err}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(err.exit_code) from None
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Exception as err:  # a bug: say so briefly; --debug shows the traceback
+        if ctx.obj and ctx.obj.get("debug"):
+            raise
+        stderr.print(f"[red]internal error:[/red] {type(err).__name__}: {err} (rerun with --debug)")
+        raise typer.Exit(EXIT_BUG) from None
+
+
+def _date(value: str | None, flag: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag} {value!r} is not a date; use YYYY-MM-DD.") from None
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    config: ConfigOpt = Path("funnel.yaml"),
+    since: Annotated[str | None, typer.Option(help="First cohort day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last cohort day, inclusive.")] = None,
+    by: Annotated[
+        str, typer.Option(help="Group by these lead columns, comma-separated.")
+    ] = "channel",
+    every: Annotated[Every | None, typer.Option(help="Bucket by period of created_at.")] = None,
+    within: Annotated[
+        float | None, typer.Option(min=0, help="Count a stage only within DAYS of creation.")
+    ] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
+    output: OutputOpt = None,
+    strict: Annotated[bool, typer.Option(help="Exit 3 on any unparseable input row.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No warnings on stderr.")] = False,
+) -> None:
+    """Per-group cost per lead, stage conversion, cost per stage and time in funnel."""
+
+    def work() -> None:
+        if output is not None:
+            check_writable(output)
+        groups = [c.strip() for c in by.split(",") if c.strip()]
+        if not groups:
+            raise UsageError("--by needs at least one column, e.g. --by channel.")
+        days = int(within) if within is not None and within.is_integer() else within
+        query = Query(
+            _date(since, "--since"),
+            _date(until, "--until"),
+            groups,
+            every.value if every else None,
+            days,
+        )
+        result = run_report(config, query, strict=strict)
+        _emit_report(result, fmt, output)
+        if not quiet:
+            table_render.render_warnings(stderr, result.warnings)
+
+    _guard(ctx, work)
+
+
+def _emit_report(result: Any, fmt: ReportFormat, output: Path | None) -> None:
+    if fmt is ReportFormat.table and output is None and sys.stdout.isatty():
+        Console().print(table_render.renderable(result))
+        return
+    renderer = {"json": json_render, "csv": csv_render, "markdown": md_render}.get(fmt.value)
+    text = renderer.render(result) if renderer else table_render.render_text(result, REPORT_WIDTH)
+    write_text(text, output)
+
+
+@app.command()
+def score(
+    ctx: typer.Context, config: ConfigOpt = Path("funnel.yaml"), output: OutputOpt = None
+) -> None:
+    """Per-lead scores, dimensions and stages reached with dates, as CSV for your CRM."""
+
+    def work() -> None:
+        if output is not None:
+            check_writable(output)
+        write_text(score_csv(config), output)
+
+    _guard(ctx, work)
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Argument(help="Where to write funnel.yaml.")] = Path(),
+) -> None:
+    """Write a commented starter policy (funnel.yaml); never overwrites."""
+    path = _guard(ctx, lambda: scaffold.write_starter(folder))
+    stderr.print(f"wrote {path} — edit inputs: and stages:, then run `funnel report -c {path}`")
+
+
+@app.command()
+def sample(
+    ctx: typer.Context,
+    leads: Annotated[int, typer.Option(min=1, help="How many leads.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 7,
+    out: Annotated[Path, typer.Option(help="Folder for leads/spend/transitions.")] = Path(
+        "sample_data"
+    ),
+    months: Annotated[int, typer.Option(min=1, help="Months of history.")] = 6,
+    data_format: Annotated[DataFormat, typer.Option("--format")] = DataFormat.csv,
+) -> None:
+    """Write synthetic, realistic leads, spend and transitions of any size."""
+    spec = SampleSpec(leads=leads, seed=seed, months=months, fmt=data_format.value)
+    paths = _guard(ctx, lambda: write_sample(spec, out))
+    stderr.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def main() -> None:
+    app()

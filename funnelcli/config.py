@@ -1,0 +1,291 @@
+"""The policy file: YAML → validated, typed ``Policy`` (DESIGN.md §3).
+
+Conditions (``when`` / ``requires``) are kept as raw data here and compiled by ``rules.py``
+once the leads' column types are known; everything else is checked here, all problems at
+once, each with the file, the YAML line and the key path.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from funnelcli.errors import ConfigError
+from funnelcli.findings import CATALOGUE
+from funnelcli.yamlsrc import Key, YamlSource, format_loc, format_problems, load_yaml
+
+ColumnType = Literal["int", "float", "bool", "str", "date"]
+Severity = Literal["error", "warning", "info"]
+TARGET_METRICS = ("rate", "rate_from_lead", "cost_per", "count")
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class InputSpec(_Strict):
+    path: NonEmpty
+    columns: dict[str, NonEmpty] = {}
+    encoding: NonEmpty = "utf-8"
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+    types: dict[str, ColumnType] = {}
+    null_values: list[str] = []
+    stage: NonEmpty | None = None
+
+
+class InputsSpec(_Strict):
+    leads: InputSpec
+    spend: InputSpec | None = None
+    transitions: InputSpec | list[InputSpec] | None = None
+
+    def transition_inputs(self) -> list[InputSpec]:
+        if self.transitions is None:
+            return []
+        return self.transitions if isinstance(self.transitions, list) else [self.transitions]
+
+
+class ChannelsSpec(_Strict):
+    aliases: dict[str, list[str]] = {}
+
+
+class ScoringRule(_Strict):
+    when: Any
+    points: float
+
+
+class ScoringSpec(_Strict):
+    cap: float | None = None
+    dimensions: dict[str, list[ScoringRule]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_dimensions(cls, data: Any) -> Any:
+        # In YAML the dimensions sit beside `cap`; gather them under one field.
+        if not isinstance(data, dict):
+            return data
+        dims = {k: v for k, v in data.items() if k != "cap"}
+        return {"cap": data.get("cap"), "dimensions": dims}
+
+
+class StageSpec(_Strict):
+    id: NonEmpty
+    name: NonEmpty | None = None
+    aliases: list[NonEmpty] = []
+    requires: Any = None
+    evidence: Literal["crm", "policy"] = "crm"
+    date_column: NonEmpty | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+
+class QualitySpec(_Strict):
+    severity: Severity | None = None
+    max_count: Annotated[int, Field(ge=0)] | None = None
+    max_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+class Policy(_Strict):
+    version: Literal[1]
+    currency: NonEmpty = "USD"
+    timezone: NonEmpty = "UTC"
+    inputs: InputsSpec
+    channels: ChannelsSpec = ChannelsSpec()
+    scoring: ScoringSpec = ScoringSpec()
+    stages: Annotated[list[StageSpec], Field(min_length=2)]
+    exits: list[NonEmpty] = []
+    targets: dict[str, dict[Literal["gte", "lte", "gt", "lt"], float]] = {}
+    quality: dict[str, QualitySpec] = {}
+
+    _source: YamlSource | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> YamlSource:
+        assert self._source is not None, "Policy built without load_policy()"
+        return self._source
+
+    @property
+    def base_dir(self) -> Path:
+        return self.source.path.parent
+
+    def resolve(self, spec: InputSpec) -> Path:
+        """An input path, relative to the config file's folder."""
+        path = Path(spec.path).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+    @property
+    def stage_ids(self) -> list[str]:
+        return [s.id for s in self.stages]
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a policy file; raise one ConfigError listing every problem."""
+    source = load_yaml(path)
+    if not isinstance(source.data, dict):
+        msg = f"{path}: the policy must be a YAML mapping (version:, inputs:, stages: …)."
+        raise ConfigError(msg)
+    try:
+        policy = Policy.model_validate(source.data)
+    except ValidationError as err:
+        raise ConfigError(_explain(err, source)) from None
+    policy._source = source
+    problems = _cross_checks(policy)
+    if problems:
+        raise ConfigError(format_problems(source, problems))
+    return policy
+
+
+def _explain(err: ValidationError, source: YamlSource) -> str:
+    problems: list[tuple[Key, str]] = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if p != "dimensions")
+        loc = _strip_union_tags(loc)
+        problems.append((loc, _describe(e, loc)))
+    return format_problems(source, problems)
+
+
+def _strip_union_tags(loc: Key) -> Key:
+    # pydantic adds the tried union member (e.g. "InputSpec", "list[InputSpec]") to the loc.
+    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p[:1].isupper())))
+
+
+def _describe(e: Any, loc: Key) -> str:
+    kind, value = e["type"], e.get("input")
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc[:-1])
+        hint = f" Allowed here: {', '.join(allowed)}." if allowed else ""
+        return f"unknown key '{loc[-1]}'.{hint}"
+    if kind == "missing":
+        return "is required but missing."
+    if isinstance(value, bool) and kind in ("string_type", "float_type", "int_type"):
+        word = "yes/no/on/off/true/false"
+        return (
+            f"got the YAML boolean {value!r} ({word} unquoted); quote the value if you mean text."
+        )
+    if kind == "literal_error":
+        return f"{e['msg'].lower()}, got {value!r}."
+    return f"{e['msg']}, got {value!r}." if value is not None else f"{e['msg']}."
+
+
+def _allowed_keys(loc: Key) -> list[str]:
+    """The keys a model accepts at ``loc``, found by walking the Policy's field types."""
+    tp: Any = Policy
+    for part in loc:
+        tp = _step(tp, part)
+        if tp is None:
+            return []
+    model = _model_of(tp)
+    if model is ScoringSpec:
+        return ["cap", "<dimension name>"]
+    return list(model.model_fields) if model else []
+
+
+def _step(tp: Any, part: str | int) -> Any:
+    model = _model_of(tp)
+    if model is not None and isinstance(part, str):
+        field = model.model_fields.get(part)
+        return field.annotation if field else None
+    for arg in typing.get_args(tp):
+        if typing.get_origin(arg) in (list, dict):
+            return typing.get_args(arg)[-1]
+    if typing.get_origin(tp) in (list, dict):
+        return typing.get_args(tp)[-1]
+    return None
+
+
+def _model_of(tp: Any) -> type[BaseModel] | None:
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return arg
+    return None
+
+
+def _cross_checks(policy: Policy) -> list[tuple[Key, str]]:
+    return [
+        *_check_timezone(policy),
+        *_check_stage_names(policy),
+        *_check_transitions_needed(policy),
+        *_check_targets(policy),
+        *_check_quality(policy),
+    ]
+
+
+def _check_timezone(policy: Policy) -> list[tuple[Key, str]]:
+    try:
+        zoneinfo.ZoneInfo(policy.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        text = (
+            f"unknown time zone {policy.timezone!r}; use an IANA name such as UTC or Europe/Paris."
+        )
+        return [(("timezone",), text)]
+    return []
+
+
+def _check_stage_names(policy: Policy) -> list[tuple[Key, str]]:
+    seen: dict[str, Key] = {}
+    problems: list[tuple[Key, str]] = []
+    for i, stage in enumerate(policy.stages):
+        names = [("id", stage.id), ("name", stage.name)]
+        names += [(("aliases", j), a) for j, a in enumerate(stage.aliases)]
+        for key, name in names:
+            loc = ("stages", i, *(key if isinstance(key, tuple) else (key,)))
+            problems += _claim(seen, name, loc)
+    for j, name in enumerate(policy.exits):
+        problems += _claim(seen, name, ("exits", j))
+    return problems
+
+
+def _claim(seen: dict[str, Key], name: str | None, loc: Key) -> list[tuple[Key, str]]:
+    if name is None:
+        return []
+    norm = name.strip().lower()
+    owner = seen.setdefault(norm, loc)
+    if owner[:2] == loc[:2] and owner[0] == "stages":
+        return []  # a stage may repeat its own id as its name
+    if owner != loc:
+        return [(loc, f"'{name}' already names {format_loc(owner)}; stage names must be unique.")]
+    return []
+
+
+def _check_transitions_needed(policy: Policy) -> list[tuple[Key, str]]:
+    if policy.inputs.transitions is not None:
+        return []
+    missing = [s.id for s in policy.stages[1:] if s.evidence == "crm" and not s.date_column]
+    if not missing:
+        return []
+    text = (
+        f"no transitions input, but stages {', '.join(missing)} need CRM evidence. Add "
+        "inputs.transitions, a date_column to those stages, or evidence: policy."
+    )
+    return [(("inputs",), text)]
+
+
+def _check_targets(policy: Policy) -> list[tuple[Key, str]]:
+    problems: list[tuple[Key, str]] = []
+    for key in policy.targets:
+        stage, _, metric = key.partition(".")
+        if stage not in policy.stage_ids or metric not in TARGET_METRICS:
+            text = (
+                f"target '{key}' must be <stage id>.<metric> with a stage of "
+                f"{', '.join(policy.stage_ids)} and a metric of {', '.join(TARGET_METRICS)}."
+            )
+            problems.append((("targets", key), text))
+    return problems
+
+
+def _check_quality(policy: Policy) -> list[tuple[Key, str]]:
+    return [
+        (("quality", key), f"unknown check id '{key}'; see `funnel check --help` for the list.")
+        for key in policy.quality
+        if key not in CATALOGUE
+    ]

@@ -1,0 +1,57 @@
+"""Load all inputs of a policy and the findings that need more than one table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from funnelcli.config import Policy
+from funnelcli.findings import MAX_EXAMPLES, Finding
+from funnelcli.leads import load_leads
+from funnelcli.load import flagged, keep_findings
+from funnelcli.spend import load_spend
+from funnelcli.transitions import load_transitions
+
+
+@dataclass
+class Dataset:
+    leads: pl.DataFrame  # deduplicated, one row per lead
+    spend: pl.DataFrame | None  # usable rows in the config's currency; None: no spend input
+    transitions: pl.DataFrame  # stage entries of known leads
+    findings: list[Finding]
+
+
+def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
+    """Read every input once; ``extras`` are the lead columns rules and ``--by`` need."""
+    leads = load_leads(policy, extras)
+    spend = load_spend(policy)
+    trans = load_transitions(policy, leads.frame)
+    joined = trans.frame.join(leads.frame.select("lead_id", "created_at"), on="lead_id", how="left")
+    unknown = pl.col("created_at").is_null()
+    early = pl.col("entered_at") < pl.col("created_at")
+    cross = keep_findings(
+        flagged(joined, "transitions.unknown_lead", unknown, pl.col("lead_id")),
+        flagged(joined, "transitions.before_created", early & ~unknown, pl.col("entered_at")),
+    )
+    findings = leads.findings + (spend.findings if spend else []) + trans.findings + cross
+    return Dataset(
+        leads=leads.frame,
+        spend=spend.frame if spend else None,
+        transitions=joined.filter(~unknown).drop("created_at"),
+        findings=merge_findings(findings),
+    )
+
+
+def merge_findings(findings: list[Finding]) -> list[Finding]:
+    """One finding per id: counts added, examples kept in order up to the limit."""
+    merged: dict[str, Finding] = {}
+    for f in findings:
+        prev = merged.get(f.id)
+        if prev is None:
+            merged[f.id] = f
+            continue
+        examples = (prev.examples + f.examples)[:MAX_EXAMPLES]
+        total = (prev.total or 0) + (f.total or 0) or None
+        merged[f.id] = Finding(f.id, prev.count + f.count, examples, total, prev.severity)
+    return list(merged.values())

@@ -1,0 +1,36 @@
+"""Error types raised inside the package and the exit codes they map to.
+
+Domain code raises these; only ``cli.py`` turns them into a message and an exit code.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_INTERRUPTED = 130
+
+
+class FunnelError(Exception):
+    """A failure the user can fix; ``str(err)`` is the whole message shown to them."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(FunnelError):
+    """Bad flags or flag combinations (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(FunnelError):
+    """The policy file is missing or invalid (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+class InputError(FunnelError):
+    """An input file is missing, unreadable or lacks a required column (exit 3)."""
+
+    exit_code = EXIT_INPUT

@@ -1,0 +1,120 @@
+"""Load the leads table: parse, normalise, type the extra columns, drop bad and duplicate rows."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from funnelcli import parse
+from funnelcli.config import Policy
+from funnelcli.errors import InputError
+from funnelcli.load import (
+    FILE,
+    LEADS_REQUIRED,
+    Loaded,
+    collect,
+    flagged,
+    keep_findings,
+    open_table,
+    source_for,
+)
+from funnelcli.readers import ROW
+
+CANONICAL = ("lead_id", "created_at", "channel", "campaign", "email")
+RAW_CREATED = "__raw_created_at"
+NO_CHANNEL = "__no_channel"
+
+
+def date_col(stage_id: str) -> str:
+    return f"__date_{stage_id}"
+
+
+def load_leads(policy: Policy, extras: set[str]) -> Loaded:
+    """Leads with canonical columns, ``__date_<stage>`` columns and the ``extras`` asked for.
+
+    ``extras`` are lead columns read by rules or ``--by``; those absent from the file are
+    left out here (the rules compiler and the CLI report them with their own context).
+    """
+    spec = policy.inputs.leads
+    source = source_for(policy, spec, ("inputs", "leads"))
+    frame = open_table(source, spec, LEADS_REQUIRED)
+    schema = frame.collect_schema()
+    for i, stage in enumerate(policy.stages):
+        if stage.date_column and stage.date_column not in schema:
+            where = policy.source.where(("stages", i, "date_column"))
+            msg = (
+                f"{source.path}: has no column '{stage.date_column}', named as the date "
+                f"column of stage '{stage.id}' at {where}. Its headers: "
+                f"{', '.join(n for n in schema.names() if n != ROW)}."
+            )
+            raise InputError(msg)
+    query = frame.select(_columns(policy, schema, extras))
+    raw = collect(query.with_columns(pl.lit(source.name).alias(FILE)), source)
+    raw = _type_extras(raw, schema, extras, spec.types, policy.timezone)
+    return _clean(raw)
+
+
+def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Expr]:
+    tz, col = policy.timezone, pl.col
+    exprs = [
+        col(ROW),
+        parse.blank_to_null(col("lead_id")).alias("lead_id"),
+        parse.timestamp(col("created_at"), schema["created_at"], tz).alias("created_at"),
+        parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
+        parse.blank_to_null(col("channel")).is_null().alias(NO_CHANNEL),
+        col("created_at").cast(pl.String).alias(RAW_CREATED),
+    ]
+    if "campaign" in schema:
+        exprs.append(parse.normalise_campaign(col("campaign")).alias("campaign"))
+    if "email" in schema:
+        exprs.append(parse.blank_to_null(col("email")).str.to_lowercase().alias("email"))
+    for stage in policy.stages:
+        if stage.date_column:
+            raw = col(stage.date_column)
+            exprs.append(
+                parse.timestamp(raw, schema[stage.date_column], tz).alias(date_col(stage.id))
+            )
+            exprs.append(raw.cast(pl.String).alias(f"__raw_date_{stage.id}"))
+    exprs += [col(name) for name in sorted(extras) if name in schema and name not in CANONICAL]
+    return exprs
+
+
+def _type_extras(
+    frame: pl.DataFrame, schema: pl.Schema, extras: set[str], forced: dict[str, str], tz: str
+) -> pl.DataFrame:
+    """Give each extra column the type its whole column supports (or the forced one)."""
+    casts = {}
+    for name in extras:
+        if name not in frame.columns or name in CANONICAL:
+            continue
+        kind = forced.get(name)
+        if kind is None and schema[name] == pl.String:
+            kind = parse.infer_type(frame[name].str.strip_chars().replace("", None))
+        if kind is not None:
+            casts[name] = parse.as_type(pl.col(name), kind, tz)
+    return frame.with_columns(**casts) if casts else frame
+
+
+def _clean(raw: pl.DataFrame) -> Loaded:
+    total = raw.height
+    missing_id = pl.col("lead_id").is_null()
+    bad_created = pl.col("created_at").is_null() & ~missing_id
+    findings = keep_findings(
+        flagged(raw, "leads.missing_id", missing_id, pl.col(RAW_CREATED), total=total),
+        flagged(raw, "leads.bad_created_at", bad_created, pl.col(RAW_CREATED), total=total),
+    )
+    valid = raw.filter(~missing_id & pl.col("created_at").is_not_null())
+    # Earliest created_at wins; file order breaks ties (DESIGN.md §2).
+    ordered = valid.sort(["created_at", ROW])
+    first = pl.col("lead_id").is_first_distinct()
+    findings += keep_findings(
+        flagged(ordered, "leads.duplicate_id", ~first, pl.col("lead_id"), total=total),
+        flagged(
+            ordered.filter(first),
+            "leads.missing_channel",
+            pl.col(NO_CHANNEL),
+            pl.lit(""),
+            total=total,
+        ),
+    )
+    leads = ordered.filter(first).sort(ROW).drop(RAW_CREATED, NO_CHANNEL)
+    return Loaded(leads, findings, rows_read=total)

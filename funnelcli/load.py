@@ -1,0 +1,103 @@
+"""The three inputs → typed, normalised DataFrames plus the row-level findings (DESIGN.md §2).
+
+Each file is scanned once: mapping, parsing and flagging happen in one lazy query that is
+collected once; every later step works on these in-memory frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from funnelcli.config import InputSpec, Policy
+from funnelcli.errors import InputError
+from funnelcli.findings import MAX_EXAMPLES, Example, Finding
+from funnelcli.readers import ROW, Source, scan
+from funnelcli.yamlsrc import Key
+
+Table = Literal["leads", "spend", "transitions"]
+LEADS_REQUIRED = ("lead_id", "created_at", "channel")
+SPEND_REQUIRED = ("date", "channel", "amount")
+TRANSITIONS_REQUIRED = ("lead_id", "stage", "entered_at")
+FILE = "__file"
+
+
+@dataclass
+class Loaded:
+    """A table's kept rows and what was flagged on the way."""
+
+    frame: pl.DataFrame
+    findings: list[Finding] = field(default_factory=list)
+    rows_read: int = 0
+
+
+def source_for(policy: Policy, spec: InputSpec, loc: Key) -> Source:
+    return Source(
+        path=policy.resolve(spec),
+        label=".".join(str(p) for p in loc),
+        where=policy.source.where((*loc, "path")),
+        encoding=spec.encoding,
+        delimiter=spec.delimiter,
+        null_values=tuple(spec.null_values),
+    )
+
+
+def open_table(source: Source, spec: InputSpec, required: tuple[str, ...]) -> pl.LazyFrame:
+    """Scan a file and rename its mapped headers to canonical names; check required ones."""
+    frame = scan(source)
+    names = frame.collect_schema().names()
+    renames = {header.strip(): canon for canon, header in spec.columns.items()}
+    missing_maps = [h for h in renames if h not in names]
+    if missing_maps:
+        have = ", ".join(n for n in names if n != ROW)
+        msg = (
+            f"{source.path}: the config maps a column named '{missing_maps[0]}' "
+            f"({source.label}.columns) but the file has no such header. Its headers: {have}."
+        )
+        raise InputError(msg)
+    # A canonical name that is both mapped and present as a header: the mapping wins.
+    clash = [c for c in renames.values() if c in names and c not in renames]
+    frame = frame.drop(clash).rename(renames)
+    present = set(frame.collect_schema().names())
+    for col in required:
+        if col not in present:
+            raise InputError(_missing_column(source, col, names))
+    return frame
+
+
+def _missing_column(source: Source, col: str, names: list[str]) -> str:
+    have = ", ".join(n for n in names if n != ROW)
+    return (
+        f"{source.path}: required column '{col}' is missing. Its headers are: {have}. "
+        f'Map one of them in the config: {source.label}.columns: {{{col}: "<header>"}}.'
+    )
+
+
+def flagged(
+    frame: pl.DataFrame, code: str, mask: pl.Expr, value: pl.Expr, *, total: int | None = None
+) -> Finding | None:
+    """A Finding for the rows of ``frame`` where ``mask`` holds, with its first examples."""
+    hits = frame.filter(mask)
+    if hits.height == 0:
+        return None
+    head = hits.head(MAX_EXAMPLES).select(
+        pl.col(FILE), pl.col(ROW), value.cast(pl.String).alias("value")
+    )
+    examples = [Example(f, r, v) for f, r, v in head.iter_rows()]
+    return Finding(code, hits.height, examples, total=total or frame.height)
+
+
+def keep_findings(*found: Finding | None) -> list[Finding]:
+    return [f for f in found if f is not None]
+
+
+def collect(frame: pl.LazyFrame, source: Source) -> pl.DataFrame:
+    """Run a table's one query; a parse failure inside polars is an unusable file."""
+    try:
+        return frame.collect()
+    except pl.exceptions.PolarsError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        msg = f"{source.path}: cannot be read ({first}). Check the file is a complete export."
+        raise InputError(msg) from None

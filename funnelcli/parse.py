@@ -1,0 +1,137 @@
+"""Cell parsing as polars expressions: timestamps, amounts, channels, typed extra columns.
+
+A value that cannot be parsed becomes null; callers compare with the raw cell to flag it.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# ISO 8601: a date, optionally a time (minutes, seconds, fraction), optionally Z or ±hh:mm.
+_TS = (
+    r"^\s*(?<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?<h>\d{2}):(?<m>\d{2})(?::(?<s>\d{2})(?<f>[.,]\d{1,9})?)?)?"
+    r"\s*(?<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
+# An optional sign and currency symbol, digits with optional `,` thousands groups, an
+# optional decimal part and exponent. Anything else (N/A, 1.2.3, NaN, inf, €1.234,50) fails.
+_AMOUNT = (
+    r"^\s*(?<sign>[+-]?)\s*\p{Sc}?\s*(?<sign2>[+-]?)"
+    r"(?<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?<exp>[eE][+-]?\d+)?\s*$"
+)
+MICROS = 1_000_000
+TRUE_WORDS = ("true", "yes", "y", "t", "1")
+FALSE_WORDS = ("false", "no", "n", "f", "0")
+
+
+def blank_to_null(col: pl.Expr) -> pl.Expr:
+    """Text with surrounding spaces trimmed; empty becomes null."""
+    text = col.cast(pl.String).str.strip_chars()
+    return pl.when(text != "").then(text)
+
+
+def timestamp(col: pl.Expr, dtype: pl.DataType, tz: str) -> pl.Expr:
+    """Any accepted date/datetime cell → Datetime(us) in the business time zone ``tz``."""
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return _localize(col.cast(pl.Datetime("us")), tz)
+        return col.cast(pl.Datetime("us", dtype.time_zone)).dt.convert_time_zone(tz)
+    if dtype == pl.Date:
+        return _localize(col.cast(pl.Datetime("us")), tz)
+    return _parse_iso(col.cast(pl.String), tz)
+
+
+def _parse_iso(text: pl.Expr, tz: str) -> pl.Expr:
+    parts = text.str.extract_groups(_TS)
+    f = parts.struct.field
+    day = f("date").str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    hour, minute = f("h").cast(pl.Int64), f("m").cast(pl.Int64)
+    second = f("s").cast(pl.Int64).fill_null(0)
+    frac = f("f").str.slice(1).str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64).fill_null(0)
+    valid_time = f("h").is_null() | ((hour < 24) & (minute < 60) & (second < 60))
+    naive = day + pl.duration(
+        hours=hour.fill_null(0), minutes=minute.fill_null(0), seconds=second, microseconds=frac
+    )
+    naive = pl.when(valid_time).then(naive)
+    offset = _offset_minutes(f("tz"))
+    utc = (naive - pl.duration(minutes=offset)).dt.replace_time_zone("UTC")
+    return (
+        pl.when(f("tz").is_null())
+        .then(_localize(naive, tz))
+        .otherwise(utc.dt.convert_time_zone(tz))
+    )
+
+
+def _offset_minutes(tz: pl.Expr) -> pl.Expr:
+    digits = tz.str.replace_all(r"[:Zz+-]", "")
+    hours = digits.str.slice(0, 2).cast(pl.Int64, strict=False).fill_null(0)
+    minutes = digits.str.slice(2, 2).cast(pl.Int64, strict=False).fill_null(0)
+    sign = pl.when(tz.str.starts_with("-")).then(-1).otherwise(1)
+    return sign * (hours * 60 + minutes)
+
+
+def _localize(naive: pl.Expr, tz: str) -> pl.Expr:
+    # A wall-clock time skipped by a DST change has no instant: it becomes a bad value.
+    return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+
+
+def amount_micros(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """An amount in millionths of the currency (Int64), so that sums are exact to the cent."""
+    if dtype.is_numeric():
+        value = col.cast(pl.Float64)
+    else:
+        parts = col.cast(pl.String).str.extract_groups(_AMOUNT)
+        f = parts.struct.field
+        number = (f("num").str.replace_all(",", "") + f("exp").fill_null("")).cast(
+            pl.Float64, strict=False
+        )
+        negative = (f("sign") == "-") ^ (f("sign2") == "-")
+        bad_signs = (f("sign") != "") & (f("sign2") != "")
+        value = pl.when(~bad_signs).then(pl.when(negative).then(-number).otherwise(number))
+    finite = value.is_finite() & (value.abs() < 9e12)
+    return pl.when(finite).then((value * MICROS).round(0).cast(pl.Int64))
+
+
+def normalise_channel(col: pl.Expr, aliases: dict[str, list[str]]) -> pl.Expr:
+    """Trim, lower-case, map aliases; missing or blank → ``unknown`` (DESIGN.md §2)."""
+    text = blank_to_null(col).str.to_lowercase()
+    mapping = {
+        a.strip().lower(): target.strip().lower() for target, al in aliases.items() for a in al
+    }
+    mapping.update({t.strip().lower(): t.strip().lower() for t in aliases})
+    mapped = text.replace(mapping) if mapping else text
+    return mapped.fill_null("unknown")
+
+
+def normalise_campaign(col: pl.Expr) -> pl.Expr:
+    return blank_to_null(col).str.to_lowercase()
+
+
+def infer_type(values: pl.Series) -> str:
+    """The type of a text column judged from every value: int, float, bool or str."""
+    present = values.drop_nulls()
+    if present.len() == 0:
+        return "str"
+    if present.cast(pl.Int64, strict=False).null_count() == 0:
+        return "int"
+    if present.str.contains(r"(?i)^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$").all():
+        return "float"
+    words = present.str.to_lowercase()
+    if words.is_in(["true", "false"]).all():
+        return "bool"
+    return "str"
+
+
+def as_type(col: pl.Expr, kind: str, tz: str) -> pl.Expr:
+    """Cast a text cell to ``kind``; unparsable values become null."""
+    text = blank_to_null(col)
+    if kind == "int":
+        return text.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+    if kind == "float":
+        return text.cast(pl.Float64, strict=False)
+    if kind == "bool":
+        low = text.str.to_lowercase()
+        return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
+    if kind == "date":
+        return timestamp(text, pl.String(), tz).dt.date()
+    return text

@@ -1,0 +1,82 @@
+"""The one-way flow the commands share: config → load → compile → qualify → measure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from funnelcli.config import Policy, load_policy
+from funnelcli.dataset import Dataset, load_dataset
+from funnelcli.errors import InputError
+from funnelcli.findings import Finding
+from funnelcli.metrics import PERIOD, Query, build_report, check_query
+from funnelcli.model import Report
+from funnelcli.qualify import at_col, qualify, reached_col
+from funnelcli.rules import SCORE_COL, CompiledPolicy, compile_policy, dim_col, referenced_fields
+
+
+@dataclass
+class Prepared:
+    policy: Policy
+    data: Dataset
+    compiled: CompiledPolicy
+
+
+def prepare(config: Path, extra_columns: set[str] = frozenset()) -> Prepared:  # type: ignore[assignment]
+    """Load and validate the policy, read the inputs, compile the rules against them."""
+    policy = load_policy(config)
+    data = load_dataset(policy, referenced_fields(policy) | set(extra_columns))
+    compiled = compile_policy(policy, data.leads.schema)
+    return Prepared(policy, data, compiled)
+
+
+def run_report(config: Path, query: Query, *, strict: bool = False) -> Report:
+    # Check the flags against the config before reading any data: a typo fails fast.
+    check_query_dates(query)
+    ready = prepare(config, {c for c in query.by if c != PERIOD})
+    if strict:
+        refuse_dropped_rows(ready.data.findings)
+    check_query(query, ready.data.leads.columns)
+    return build_report(ready.policy, ready.data, ready.compiled, query)
+
+
+def refuse_dropped_rows(findings: list[Finding]) -> None:
+    """--strict: any row the report would drop as unparseable is fatal (exit 3)."""
+    dropped = [f for f in findings if f.check.dropped]
+    if not dropped:
+        return
+    lines = []
+    for f in dropped:
+        first = f.examples[0] if f.examples else None
+        where = f" (first: {first.file} row {first.row}, value {first.value!r})" if first else ""
+        lines.append(f"  {f.id}: {f.message}{where}")
+    msg = "--strict: some input rows cannot be used:\n" + "\n".join(lines)
+    raise InputError(msg + "\nFix the export, or drop --strict to report without them.")
+
+
+def check_query_dates(query: Query) -> None:
+    check_query(Query(since=query.since, until=query.until, by=[]), [])
+
+
+def score_csv(config: Path) -> str:
+    """``score_table`` as CSV text, dates in ISO 8601 with the business time zone's offset."""
+    table = score_table(config)
+    stamps = [c for c, t in table.schema.items() if isinstance(t, pl.Datetime)]
+    table = table.with_columns(pl.col(c).dt.to_string("%Y-%m-%dT%H:%M:%S%:z") for c in stamps)
+    return table.write_csv()
+
+
+def score_table(config: Path) -> pl.DataFrame:
+    """One row per lead: id, each dimension, score, and each stage reached with its date."""
+    ready = prepare(config)
+    policy = ready.policy
+    funnel = qualify(ready.data.leads.lazy(), ready.data.transitions.lazy(), policy, ready.compiled)
+    cols = [pl.col("lead_id"), pl.col("created_at"), pl.col("channel")]
+    cols += [pl.col(dim_col(d)).alias(d) for d in policy.scoring.dimensions]
+    cols.append(pl.col(SCORE_COL).alias("score"))
+    for stage in policy.stages[1:]:
+        cols.append(pl.col(reached_col(stage.id)).alias(f"{stage.id}_reached"))
+        cols.append(pl.col(at_col(stage.id)).alias(f"{stage.id}_at"))
+    return funnel.select(cols).collect()

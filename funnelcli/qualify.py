@@ -1,0 +1,89 @@
+"""Per-lead qualification (DESIGN.md §4): score, ``reached[s]`` and ``at[s]`` for every stage."""
+
+from __future__ import annotations
+
+import itertools
+
+import polars as pl
+
+from funnelcli.config import Policy
+from funnelcli.rules import SCORE_COL, CompiledPolicy, dim_col
+
+
+def reached_col(stage_id: str) -> str:
+    return f"__reached_{stage_id}"
+
+
+def at_col(stage_id: str) -> str:
+    return f"__at_{stage_id}"
+
+
+def _first_col(stage_id: str) -> str:
+    return f"__first_{stage_id}"
+
+
+def _ok_col(stage_id: str) -> str:
+    return f"__ok_{stage_id}"
+
+
+def score_leads(leads: pl.LazyFrame, compiled: CompiledPolicy) -> pl.LazyFrame:
+    """Add one column per scoring dimension and the (capped) total score."""
+    dims = {dim_col(name): expr for name, expr in compiled.dimensions.items()}
+    return leads.with_columns(**dims).with_columns(compiled.score.alias(SCORE_COL))
+
+
+def first_entries(transitions: pl.LazyFrame, stage_ids: list[str]) -> pl.LazyFrame:
+    """``first[s]``: each lead's earliest entry into each stage, one row per lead."""
+    stage, at = pl.col("stage"), pl.col("entered_at")
+    return transitions.group_by("lead_id").agg(
+        at.filter(stage == s).min().alias(_first_col(s)) for s in stage_ids
+    )
+
+
+def qualify(
+    leads: pl.LazyFrame,
+    transitions: pl.LazyFrame,
+    policy: Policy,
+    compiled: CompiledPolicy,
+    *,
+    within_days: float | None = None,
+) -> pl.LazyFrame:
+    """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage."""
+    ids = policy.stage_ids
+    frame = score_leads(leads, compiled).join(
+        first_entries(transitions, ids), on="lead_id", how="left"
+    )
+    frame = frame.with_columns(
+        **{_ok_col(s): compiled.requires[s].fill_null(False) for s in ids[1:]},
+        # crm[s] = min(first[t] for t ≥ s): a later stage's record implies the earlier ones.
+        **{
+            f"__crm_{s}": pl.min_horizontal(_first_col(t) for t in ids[i:])
+            for i, s in enumerate(ids)
+        },
+    )
+    created = pl.col("created_at")
+    frame = frame.with_columns(
+        pl.lit(True).alias(reached_col(ids[0])), created.alias(at_col(ids[0]))
+    )
+    for prev, stage in itertools.pairwise(policy.stages):
+        frame = frame.with_columns(_step(prev.id, stage.id, stage.evidence, created, within_days))
+    return frame.drop(
+        [c for i in ids for c in (_first_col(i), _ok_col(i), f"__crm_{i}")], strict=False
+    )
+
+
+def _step(
+    prev: str, stage: str, evidence: str, created: pl.Expr, within_days: float | None
+) -> list[pl.Expr]:
+    crm = pl.col(f"__crm_{stage}")
+    at_prev = pl.col(at_col(prev))
+    if evidence == "policy":
+        at, evidence_ok = at_prev, pl.lit(True)
+    else:
+        at, evidence_ok = pl.max_horizontal(at_prev, crm), crm.is_not_null()
+    reached = pl.col(reached_col(prev)) & pl.col(_ok_col(stage)) & evidence_ok
+    if within_days is not None:
+        reached = reached & (
+            (at - created) <= pl.duration(microseconds=int(within_days * 86_400e6))
+        )
+    return [reached.alias(reached_col(stage)), pl.when(reached).then(at).alias(at_col(stage))]

@@ -1,0 +1,1 @@
+"""Renderers: one Report (or findings) in, text out. They format; they never compute."""

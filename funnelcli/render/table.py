@@ -1,0 +1,107 @@
+"""``--format table``: the terminal report (rich), readable in 100 columns."""
+
+from __future__ import annotations
+
+import io
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from funnelcli.findings import Finding
+from funnelcli.model import Report
+from funnelcli.render import fmt
+from funnelcli.render.sections import (
+    OVERVIEW_COLUMNS,
+    Section,
+    conversion,
+    overview,
+    timing,
+    volume,
+)
+
+BAR_WIDTH = 24
+
+
+def render_text(report: Report, width: int) -> str:
+    """The report as plain text (no colour), for pipes and --output files."""
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None, force_terminal=False).print(
+        renderable(report)
+    )
+    return buf.getvalue()
+
+
+def renderable(report: Report) -> RenderableType:
+    parts: list[RenderableType] = [_header(report), Text(""), _overview(report)]
+    for section in _sections(report):
+        parts += [Text(""), _section(section)]
+    return Group(*parts)
+
+
+def _sections(report: Report) -> list[Section]:
+    return [volume(report), conversion(report), timing(report)]
+
+
+def _header(report: Report) -> Text:
+    text = Text()
+    text.append("Funnel report", style="bold")
+    text.append(f"  {report.basis} basis · {fmt.window(report.since, report.until)}")
+    text.append(f" · {fmt.count(report.total.leads)} leads in cohort")
+    if report.within_days is not None:
+        text.append(f" · within {report.within_days:g} days")
+    text.append(f"\npolicy {report.policy_path} · grouped by {', '.join(report.group_by)}", "dim")
+    return text
+
+
+def _overview(report: Report) -> Table:
+    table = Table(
+        title="Funnel (all groups)",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+    )
+    table.add_column(OVERVIEW_COLUMNS[0], no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for name in OVERVIEW_COLUMNS[1:]:
+        table.add_column(name, justify="right", no_wrap=True)
+    leads = report.total.leads
+    for (stage, _), cells in zip(report.stages, overview(report), strict=True):
+        share = report.total.stages[stage].count / leads if leads else 0.0
+        table.add_row(cells[0], _bar(share), *cells[1:])
+    return table
+
+
+def _bar(share: float) -> Text:
+    full = round(share * BAR_WIDTH)
+    return Text("█" * full + "·" * (BAR_WIDTH - full), style="cyan")
+
+
+def _section(section: Section) -> Table:
+    table = Table(
+        title=section.title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+    )
+    label_width = min(28, max(len(r[0]) for r in section.rows))
+    for i, col in enumerate(section.columns):
+        numeric = i >= section.numeric_from
+        width = None if numeric else label_width
+        table.add_column(col, justify="right" if numeric else "left", no_wrap=True, min_width=width)
+    for row in section.rows[:-1]:
+        table.add_row(*row)
+    table.add_row(*section.rows[-1], style="bold", end_section=True)
+    return table
+
+
+def render_warnings(console: Console, warnings: list[Finding]) -> None:
+    """Data warnings, after the report, on the (stderr) console."""
+    for w in warnings:
+        rows = ", ".join(str(e.row) for e in w.examples if e.row is not None)
+        where = f" — first rows in {w.examples[0].file}: {rows}" if rows and w.examples else ""
+        style = "red" if w.level == "error" else "yellow" if w.level == "warning" else "dim"
+        console.print(Text(f"{w.level}: {w.id}: {w.message}{where}", style=style), soft_wrap=True)

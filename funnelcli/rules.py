@@ -1,0 +1,250 @@
+"""The condition grammar (DESIGN.md §3) compiled to polars expressions.
+
+Nothing in the YAML is evaluated as Python: each condition becomes a boolean polars
+expression, two-valued (a comparison on a null is false, so ``not`` of it is true).
+Type mismatches, unknown fields and operators and bad regexes are config errors that
+name the rule's key path and YAML line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from funnelcli.config import Policy
+from funnelcli.errors import ConfigError
+from funnelcli.yamlsrc import Key, format_problems
+
+COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
+OPERATORS = (*COMPARE_OPS, "in", "not_in", "between", "matches", "contains", "is_null", "not_null")
+LOGIC = ("all", "any", "not")
+SCORE_COL = "__score"
+
+
+def dim_col(name: str) -> str:
+    return f"__dim_{name}"
+
+
+Fields = dict[str, tuple[pl.Expr, pl.DataType]]  # condition field name → (expression, dtype)
+
+
+class _Problem(Exception):
+    def __init__(self, loc: Key, text: str) -> None:
+        super().__init__(text)
+        self.loc, self.text = loc, text
+
+
+@dataclass(frozen=True)
+class CompiledPolicy:
+    """Polars expressions for the policy, ready to apply to the typed leads frame."""
+
+    dimensions: dict[str, pl.Expr]  # name → points expression
+    score: pl.Expr
+    requires: dict[str, pl.Expr]  # stage id → boolean expression (lit(True) when none)
+    score_dtype: pl.DataType
+
+
+def condition_sources(policy: Policy) -> Iterator[tuple[Key, Any]]:
+    """Every raw condition in the policy with its key path."""
+    for dim, rules in policy.scoring.dimensions.items():
+        for i, rule in enumerate(rules):
+            yield ("scoring", dim, i, "when"), rule.when
+    for i, stage in enumerate(policy.stages):
+        if stage.requires is not None:
+            yield ("stages", i, "requires"), stage.requires
+
+
+def referenced_fields(policy: Policy) -> set[str]:
+    """Lead columns the policy's conditions read (tolerant: errors surface at compile)."""
+    found: set[str] = set()
+    for _, cond in condition_sources(policy):
+        _collect_fields(cond, found)
+    return found - {"score", *policy.scoring.dimensions}
+
+
+def _collect_fields(cond: Any, found: set[str]) -> None:
+    if isinstance(cond, list):
+        for c in cond:
+            _collect_fields(c, found)
+    elif isinstance(cond, dict):
+        if isinstance(cond.get("field"), str):
+            found.add(cond["field"])
+        for key, value in cond.items():
+            if key in LOGIC:
+                _collect_fields(value, found)
+            elif key != "field" and isinstance(value, dict) and len(cond) == 1:
+                found.add(str(key))
+
+
+def compile_policy(policy: Policy, schema: pl.Schema) -> CompiledPolicy:
+    """Compile every condition against the leads ``schema``; raise all problems at once."""
+    score_dtype = _score_dtype(policy)
+    fields: Fields = {name: (pl.col(name), dtype) for name, dtype in schema.items()}
+    # The policy's own numbers shadow lead columns of the same name.
+    fields["score"] = (pl.col(SCORE_COL), score_dtype)
+    fields.update({d: (pl.col(dim_col(d)), score_dtype) for d in policy.scoring.dimensions})
+    problems: list[tuple[Key, str]] = []
+    compiled: dict[Key, pl.Expr] = {}
+    for loc, cond in condition_sources(policy):
+        try:
+            compiled[loc] = _compile(cond, loc, fields)
+        except _Problem as p:
+            problems.append((p.loc, p.text))
+    if problems:
+        raise ConfigError(format_problems(policy.source, problems))
+    return _assemble(policy, compiled, score_dtype)
+
+
+def _score_dtype(policy: Policy) -> pl.DataType:
+    values = [r.points for rules in policy.scoring.dimensions.values() for r in rules]
+    values += [policy.scoring.cap] if policy.scoring.cap is not None else []
+    return pl.Int64() if all(float(v).is_integer() for v in values) else pl.Float64()
+
+
+def _assemble(policy: Policy, compiled: dict[Key, pl.Expr], dtype: pl.DataType) -> CompiledPolicy:
+    dims: dict[str, pl.Expr] = {}
+    for dim, rules in policy.scoring.dimensions.items():
+        terms = [
+            pl.when(compiled[("scoring", dim, i, "when")]).then(pl.lit(r.points)).otherwise(0.0)
+            for i, r in enumerate(rules)
+        ]
+        dims[dim] = pl.sum_horizontal(terms).cast(dtype) if terms else pl.lit(0, dtype)
+    score = pl.sum_horizontal([pl.col(dim_col(d)) for d in dims]) if dims else pl.lit(0)
+    if policy.scoring.cap is not None:
+        score = pl.min_horizontal(score, pl.lit(policy.scoring.cap))
+    requires = {
+        s.id: compiled.get(("stages", i, "requires"), pl.lit(True))
+        for i, s in enumerate(policy.stages)
+    }
+    return CompiledPolicy(dims, score.cast(dtype), requires, dtype)
+
+
+def _compile(cond: Any, loc: Key, fields: Fields) -> pl.Expr:
+    if not isinstance(cond, dict) or not cond:
+        text = f"a condition must be a mapping such as {{field: score, gte: 40}}, got {cond!r}."
+        raise _Problem(loc, text)
+    if "field" in cond:
+        return _leaf(cond, loc, fields)
+    if len(cond) != 1:
+        keys = ", ".join(map(str, cond))
+        raise _Problem(loc, f"expected one of all/any/not or {{field: …, OP: …}}, got keys {keys}.")
+    ((key, value),) = cond.items()
+    if key in ("all", "any"):
+        return _logic(key, value, (*loc, key), fields)
+    if key == "not":
+        return ~_compile(value, (*loc, key), fields)
+    if isinstance(value, dict):  # shorthand {NAME: {OP: V}}
+        return _leaf({"field": str(key), **value}, (*loc, key), fields)
+    raise _Problem(loc, f"unknown condition key '{key}'; use field:, all:, any: or not:.")
+
+
+def _logic(key: str, value: Any, loc: Key, fields: Fields) -> pl.Expr:
+    if not isinstance(value, list) or not value:
+        raise _Problem(loc, f"'{key}' takes a non-empty list of conditions.")
+    parts = [_compile(c, (*loc, i), fields) for i, c in enumerate(value)]
+    return pl.all_horizontal(parts) if key == "all" else pl.any_horizontal(parts)
+
+
+def _leaf(cond: dict[str, Any], loc: Key, fields: Fields) -> pl.Expr:
+    name = cond["field"]
+    ops = [k for k in cond if k != "field"]
+    if not isinstance(name, str):
+        raise _Problem(loc, f"field must be a column name, got {name!r}.")
+    if name not in fields:
+        shown = ", ".join(sorted(f for f in fields if not f.startswith("__"))[:25])
+        raise _Problem(loc, f"unknown field '{name}'. Known fields: {shown}.")
+    unknown = [o for o in ops if o not in OPERATORS]
+    if unknown or len(ops) != 1:
+        got = ", ".join(map(str, ops)) or "none"
+        raise _Problem(loc, f"needs exactly one operator of {', '.join(OPERATORS)}; got {got}.")
+    op = ops[0]
+    col, dtype = fields[name]
+    return _operator(op, cond[op], col, dtype, (*loc, op))
+
+
+def _operator(op: str, value: Any, col: pl.Expr, dtype: pl.DataType, loc: Key) -> pl.Expr:
+    if op in ("is_null", "not_null"):
+        if value is not True:
+            raise _Problem(loc, f"'{op}' takes the value true, got {value!r}.")
+        return col.is_null() if op == "is_null" else col.is_not_null()
+    if op in ("matches", "contains"):
+        return _text_op(op, value, col, dtype, loc)
+    if op in ("in", "not_in", "between"):
+        values = _list_value(op, value, loc)
+        checked = [_literal(v, dtype, (*loc, i), op) for i, v in enumerate(values)]
+        if op == "between":
+            expr = col.is_between(checked[0], checked[1], closed="both")
+        else:
+            expr = col.is_in(checked)
+            expr = ~expr if op == "not_in" else expr
+        return (expr & col.is_not_null()).fill_null(False)
+    lit = _literal(value, dtype, loc, op)
+    compare = {"eq": col.eq, "ne": col.ne, "gt": col.gt, "gte": col.ge, "lt": col.lt, "lte": col.le}
+    return compare[op](lit).fill_null(False)
+
+
+def _list_value(op: str, value: Any, loc: Key) -> list[Any]:
+    if not isinstance(value, list) or not value:
+        raise _Problem(loc, f"'{op}' takes a list of values, got {value!r}.")
+    if op == "between" and len(value) != 2:
+        raise _Problem(loc, f"'between' takes [low, high], got {value!r}.")
+    return value
+
+
+def _text_op(op: str, value: Any, col: pl.Expr, dtype: pl.DataType, loc: Key) -> pl.Expr:
+    if dtype != pl.String:
+        raise _Problem(loc, f"'{op}' needs a text column, but this field is {_kind(dtype)}.")
+    if not isinstance(value, str):
+        raise _Problem(loc, f"'{op}' takes text, got {value!r}.")
+    if op == "contains":
+        return col.str.contains(value, literal=True).fill_null(False)
+    try:
+        pl.Series([""]).str.contains(value)
+    except pl.exceptions.PolarsError as err:
+        reason = str(err).strip().splitlines()[-1] if str(err).strip() else "invalid"
+        raise _Problem(loc, f"bad regex {value!r}: {reason}") from None
+    return col.str.contains(value).fill_null(False)
+
+
+def _literal(value: Any, dtype: pl.DataType, loc: Key, op: str) -> Any:
+    kind = _kind(dtype)
+    ok = {
+        "a number": isinstance(value, int | float) and not isinstance(value, bool),
+        "text": isinstance(value, str),
+        "true/false": isinstance(value, bool),
+        "a date": isinstance(value, dt.date) or _iso_date(value) is not None,
+    }[kind]
+    if not ok:
+        raise _Problem(loc, f"'{op}' compares with {value!r}, but this field holds {kind}.")
+    if kind == "text" and op in ("gt", "gte", "lt", "lte", "between"):
+        raise _Problem(loc, f"'{op}' needs a number or date column; this field holds text.")
+    if kind == "a date":
+        return _as_date(value)
+    return value
+
+
+def _kind(dtype: pl.DataType) -> str:
+    if dtype.is_numeric():
+        return "a number"
+    if dtype == pl.Boolean:
+        return "true/false"
+    if dtype.is_temporal():
+        return "a date"
+    return "text"
+
+
+def _iso_date(value: Any) -> dt.date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else _iso_date(value)  # type: ignore[return-value]

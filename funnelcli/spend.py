@@ -1,0 +1,71 @@
+"""Load the spend table: parse dates and amounts, normalise channels, flag bad rows."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from funnelcli import parse
+from funnelcli.config import Policy
+from funnelcli.load import (
+    FILE,
+    SPEND_REQUIRED,
+    Loaded,
+    collect,
+    flagged,
+    keep_findings,
+    open_table,
+    source_for,
+)
+from funnelcli.readers import ROW
+
+RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
+
+
+def load_spend(policy: Policy) -> Loaded | None:
+    """Spend rows in the config's currency: ``date`` (Date), ``channel``, ``campaign``,
+    ``micros`` (Int64 millionths). None when the config has no spend input."""
+    spec = policy.inputs.spend
+    if spec is None:
+        return None
+    source = source_for(policy, spec, ("inputs", "spend"))
+    frame = open_table(source, spec, SPEND_REQUIRED)
+    schema = frame.collect_schema()
+    query = frame.select(_columns(policy, schema)).with_columns(pl.lit(source.name).alias(FILE))
+    return _clean(collect(query, source), policy.currency)
+
+
+def _columns(policy: Policy, schema: pl.Schema) -> list[pl.Expr]:
+    col = pl.col
+    date = parse.timestamp(col("date"), schema["date"], policy.timezone).dt.date()
+    campaign = parse.normalise_campaign(col("campaign")) if "campaign" in schema else None
+    currency = (
+        parse.blank_to_null(col("currency")).str.to_uppercase() if "currency" in schema else None
+    )
+    return [
+        col(ROW),
+        date.alias("date"),
+        parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
+        (campaign if campaign is not None else pl.lit(None, pl.String)).alias("campaign"),
+        parse.amount_micros(col("amount"), schema["amount"]).alias("micros"),
+        (currency if currency is not None else pl.lit(None, pl.String)).alias(CURRENCY),
+        col("date").cast(pl.String).alias(RAW_DATE),
+        col("amount").cast(pl.String).alias(RAW_AMOUNT),
+    ]
+
+
+def _clean(raw: pl.DataFrame, currency: str) -> Loaded:
+    total = raw.height
+    bad_date = pl.col("date").is_null()
+    bad_amount = pl.col("micros").is_null() & ~bad_date
+    usable = raw.filter(~bad_date & pl.col("micros").is_not_null())
+    other = pl.col(CURRENCY).is_not_null() & (pl.col(CURRENCY) != currency.upper())
+    findings = keep_findings(
+        flagged(raw, "spend.bad_date", bad_date, pl.col(RAW_DATE), total=total),
+        flagged(raw, "spend.bad_amount", bad_amount, pl.col(RAW_AMOUNT), total=total),
+        flagged(
+            usable, "spend.negative_amount", pl.col("micros") < 0, pl.col(RAW_AMOUNT), total=total
+        ),
+        flagged(usable, "spend.mixed_currency", other, pl.col(CURRENCY), total=total),
+    )
+    kept = usable.filter(~other).select(FILE, ROW, "date", "channel", "campaign", "micros")
+    return Loaded(kept, findings, rows_read=total)

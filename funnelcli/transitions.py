@@ -1,0 +1,117 @@
+"""Load stage entries: transition files (long layout) and leads' date columns (wide layout)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from funnelcli import parse
+from funnelcli.config import InputSpec, Policy
+from funnelcli.findings import Finding
+from funnelcli.leads import date_col
+from funnelcli.load import (
+    FILE,
+    TRANSITIONS_REQUIRED,
+    Loaded,
+    collect,
+    flagged,
+    keep_findings,
+    open_table,
+    source_for,
+)
+from funnelcli.readers import ROW
+
+EXIT = "__exit"
+RAW_STAGE, RAW_ENTERED = "__raw_stage", "__raw_entered_at"
+COLUMNS = [FILE, ROW, "lead_id", "stage", "entered_at"]
+
+
+def stage_lookup(policy: Policy) -> dict[str, str]:
+    """Every accepted spelling (id, name, alias; trimmed, lower-cased) → stage id or EXIT."""
+    lookup = {name.strip().lower(): EXIT for name in policy.exits}
+    for stage in policy.stages:
+        for name in (stage.id, stage.name, *stage.aliases):
+            if name:
+                lookup[name.strip().lower()] = stage.id
+    return lookup
+
+
+def load_transitions(policy: Policy, leads: pl.DataFrame) -> Loaded:
+    """All stage entries as (lead_id, stage Enum, entered_at), from files and date columns."""
+    parts, findings, read = [], [], 0
+    for i, spec in enumerate(policy.inputs.transition_inputs()):
+        many = isinstance(policy.inputs.transitions, list)
+        loc = ("inputs", "transitions", i) if many else ("inputs", "transitions")
+        loaded = _load_file(policy, spec, loc)
+        parts.append(loaded.frame)
+        findings += loaded.findings
+        read += loaded.rows_read
+    wide = _from_date_columns(policy, leads)
+    parts.append(wide.frame)
+    findings += wide.findings
+    enum = pl.Enum(policy.stage_ids)
+    frames = [p.select(COLUMNS).with_columns(pl.col("stage").cast(enum)) for p in parts]
+    return Loaded(pl.concat(frames, how="vertical_relaxed"), findings, rows_read=read)
+
+
+def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
+    source = source_for(policy, spec, loc)
+    required = tuple(c for c in TRANSITIONS_REQUIRED if not (spec.stage and c == "stage"))
+    frame = open_table(source, spec, required)
+    schema = frame.collect_schema()
+    stage_raw = pl.lit(spec.stage) if spec.stage else pl.col("stage").cast(pl.String)
+    query = frame.select(
+        pl.col(ROW),
+        parse.blank_to_null(pl.col("lead_id")).alias("lead_id"),
+        parse.blank_to_null(stage_raw)
+        .str.to_lowercase()
+        .replace_strict(stage_lookup(policy), default=None)
+        .alias("stage"),
+        parse.timestamp(pl.col("entered_at"), schema["entered_at"], policy.timezone).alias(
+            "entered_at"
+        ),
+        stage_raw.alias(RAW_STAGE),
+        pl.col("entered_at").cast(pl.String).alias(RAW_ENTERED),
+    ).with_columns(pl.lit(source.name).alias(FILE))
+    return _clean(collect(query, source))
+
+
+def _clean(raw: pl.DataFrame) -> Loaded:
+    total = raw.height
+    unknown_stage = pl.col("stage").is_null()
+    bad_date = pl.col("entered_at").is_null() & ~unknown_stage
+    findings = keep_findings(
+        flagged(raw, "transitions.unknown_stage", unknown_stage, pl.col(RAW_STAGE), total=total),
+        flagged(raw, "transitions.bad_entered_at", bad_date, pl.col(RAW_ENTERED), total=total),
+    )
+    kept = raw.filter(
+        ~unknown_stage & pl.col("entered_at").is_not_null() & (pl.col("stage") != EXIT)
+    )
+    return Loaded(kept.filter(pl.col("lead_id").is_not_null()), findings, rows_read=total)
+
+
+def _from_date_columns(policy: Policy, leads: pl.DataFrame) -> Loaded:
+    """Wide layout: each stage's date_column value counts as a transition row."""
+    parts, findings = [], []
+    for stage in policy.stages:
+        if not stage.date_column:
+            continue
+        value, raw = pl.col(date_col(stage.id)), pl.col(f"__raw_date_{stage.id}")
+        bad = value.is_null() & parse.blank_to_null(raw).is_not_null()
+        found: Finding | None = flagged(leads, "transitions.bad_entered_at", bad, raw)
+        findings += keep_findings(found)
+        parts.append(
+            leads.filter(value.is_not_null()).select(
+                pl.col(FILE),
+                pl.col(ROW),
+                pl.col("lead_id"),
+                pl.lit(stage.id).alias("stage"),
+                value.alias("entered_at"),
+            )
+        )
+    if not parts:
+        schema = {FILE: pl.String, ROW: pl.UInt32, "lead_id": pl.String, "stage": pl.String}
+        empty = pl.DataFrame(schema=schema).with_columns(
+            pl.lit(None, pl.Datetime("us", policy.timezone)).alias("entered_at")
+        )
+        return Loaded(empty, [])
+    return Loaded(pl.concat(parts, how="vertical_relaxed"), findings)

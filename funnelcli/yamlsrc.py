@@ -1,0 +1,125 @@
+"""Safe YAML loading that remembers where every value came from.
+
+The policy file is composed into nodes with PyYAML's safe loader, then turned into plain
+Python values by hand so that we can refuse duplicate keys, bound alias expansion (a
+"billion laughs" file fails fast) and keep the line of every key path for error messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from funnelcli.errors import ConfigError
+
+Key = tuple[str | int, ...]
+
+# A real policy has a few hundred nodes; anything far beyond that is an alias bomb.
+MAX_NODES = 100_000
+
+
+@dataclass
+class YamlSource:
+    """The parsed document plus the 1-based line of each key path in it."""
+
+    path: Path
+    data: Any
+    lines: dict[Key, int] = field(default_factory=dict)
+
+    def line(self, loc: Key) -> int | None:
+        """The line of ``loc`` or of its nearest ancestor that has one."""
+        for cut in range(len(loc), -1, -1):
+            if loc[:cut] in self.lines:
+                return self.lines[loc[:cut]]
+        return None
+
+    def where(self, loc: Key) -> str:
+        """``file:line`` for a key path, for error messages."""
+        line = self.line(loc)
+        return f"{self.path}:{line}" if line else str(self.path)
+
+
+def format_loc(loc: Key) -> str:
+    """``stages[1].requires.all[0]`` from ``("stages", 1, "requires", "all", 0)``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def format_problems(source: YamlSource, problems: list[tuple[Key, str]]) -> str:
+    """One line per problem, ``file:line: key.path: what``, with a count header when many."""
+    lines = [f"{source.where(loc)}: {format_loc(loc)}: {text}" for loc, text in problems]
+    head = f"{source.path}: {len(lines)} problems in the policy:\n" if len(lines) > 1 else ""
+    return head + "\n".join(lines)
+
+
+class _Builder:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.loader = yaml.SafeLoader("")
+        self.lines: dict[Key, int] = {}
+        self.visited = 0
+
+    def build(self, node: yaml.Node, loc: Key) -> Any:
+        self.visited += 1
+        if self.visited > MAX_NODES:
+            msg = (
+                f"{self.path}:{node.start_mark.line + 1}: the YAML expands to more than "
+                f"{MAX_NODES:,} values (aliases nested too deep?). Write the policy out plainly."
+            )
+            raise ConfigError(msg)
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, loc: Key) -> dict[Any, Any]:
+        self.loader.flatten_mapping(node)  # resolves YAML merge keys (<<)
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = self.loader.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int) or isinstance(key, bool):
+                key = str(key)
+            if key in out:
+                msg = (
+                    f"{self.path}:{key_node.start_mark.line + 1}: duplicate key '{key}' in "
+                    f"{format_loc(loc) or 'the top level'}. Keep one of them."
+                )
+                raise ConfigError(msg)
+            self.lines[(*loc, key)] = key_node.start_mark.line + 1
+            out[key] = self.build(value_node, (*loc, key))
+        return out
+
+
+def load_yaml(path: Path) -> YamlSource:
+    """Read ``path`` as YAML; every failure is a ConfigError naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        msg = (
+            f"config file {path} not found. Pass --config PATH, or run `funnel init` to "
+            "write a starter funnel.yaml."
+        )
+        raise ConfigError(msg) from None
+    except (OSError, UnicodeDecodeError) as err:
+        msg = f"cannot read config file {path}: {err}"
+        raise ConfigError(msg) from None
+    builder = _Builder(path)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = builder.build(node, ()) if node is not None else None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        msg = f"{path}{line}: invalid YAML: {err.problem or err.context}"
+        raise ConfigError(msg) from None
+    except yaml.YAMLError as err:
+        msg = f"{path}: invalid YAML: {err}"
+        raise ConfigError(msg) from None
+    return YamlSource(path=path, data=data, lines=builder.lines)
