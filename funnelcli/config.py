@@ -7,6 +7,7 @@ once, each with the file, the YAML line and the key path.
 
 from __future__ import annotations
 
+import codecs
 import types
 import typing
 import zoneinfo
@@ -213,6 +214,7 @@ def _model_of(tp: Any) -> type[BaseModel] | None:
 def _cross_checks(policy: Policy) -> list[tuple[Key, str]]:
     return [
         *_check_timezone(policy),
+        *_check_encodings(policy),
         *_check_stage_names(policy),
         *_check_transitions_needed(policy),
         *_check_targets(policy),
@@ -229,6 +231,26 @@ def _check_timezone(policy: Policy) -> list[tuple[Key, str]]:
         )
         return [(("timezone",), text)]
     return []
+
+
+def _check_encodings(policy: Policy) -> list[tuple[Key, str]]:
+    inputs = policy.inputs
+    specs: list[tuple[Key, InputSpec | None]] = [
+        (("inputs", "leads"), inputs.leads),
+        (("inputs", "spend"), inputs.spend),
+    ]
+    many = isinstance(inputs.transitions, list)
+    for i, spec in enumerate(inputs.transition_inputs()):
+        specs.append((("inputs", "transitions", i) if many else ("inputs", "transitions"), spec))
+    problems: list[tuple[Key, str]] = []
+    for loc, spec in specs:
+        try:
+            if spec is not None:
+                codecs.lookup(spec.encoding)
+        except LookupError:
+            text = f"unknown encoding {spec.encoding!r}; use e.g. utf-8, latin-1, cp1252, utf-16."
+            problems.append(((*loc, "encoding"), text))
+    return problems
 
 
 def _check_stage_names(policy: Policy) -> list[tuple[Key, str]]:

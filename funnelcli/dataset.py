@@ -28,11 +28,12 @@ def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
     spend = load_spend(policy)
     trans = load_transitions(policy, leads.frame)
     joined = trans.frame.join(leads.frame.select("lead_id", "created_at"), on="lead_id", how="left")
+    read = trans.rows_read
     unknown = pl.col("created_at").is_null()
     early = pl.col("entered_at") < pl.col("created_at")
     cross = keep_findings(
-        flagged(joined, "transitions.unknown_lead", unknown, pl.col("lead_id")),
-        flagged(joined, "transitions.before_created", early & ~unknown, pl.col("entered_at")),
+        flagged(joined, "transitions.unknown_lead", unknown, pl.col("lead_id"), total=read),
+        flagged(joined, "transitions.before_created", early & ~unknown, _stamp, total=read),
     )
     findings = leads.findings + (spend.findings if spend else []) + trans.findings + cross
     return Dataset(
@@ -41,6 +42,9 @@ def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
         transitions=joined.filter(~unknown).drop("created_at"),
         findings=merge_findings(findings),
     )
+
+
+_stamp = pl.col("entered_at").dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
 
 
 def merge_findings(findings: list[Finding]) -> list[Finding]:

@@ -82,8 +82,10 @@ def flagged(
     hits = frame.filter(mask)
     if hits.height == 0:
         return None
-    head = hits.head(MAX_EXAMPLES).select(
-        pl.col(FILE), pl.col(ROW), value.cast(pl.String).alias("value")
+    head = (
+        hits.bottom_k(MAX_EXAMPLES, by=[FILE, ROW])
+        .sort(FILE, ROW)
+        .select(pl.col(FILE), pl.col(ROW), value.cast(pl.String).alias("value"))
     )
     examples = [Example(f, r, v) for f, r, v in head.iter_rows()]
     return Finding(code, hits.height, examples, total=total or frame.height)

@@ -153,15 +153,15 @@ def _check_structure(source: Source, data: bytes | None, width: int) -> None:
     )
     try:
         stats = checked.select(
-            (pl.col("quotes") % 2 == 1).any().alias("multiline"),
+            pl.col("i").filter(pl.col("quotes") % 2 == 1).first().alias("multiline"),
             pl.col("i").filter((pl.col("cells") != width) & ~pl.col("blank")).first().alias("bad"),
             pl.col("cells").filter((pl.col("cells") != width) & ~pl.col("blank")).first(),
         ).collect()
     except pl.exceptions.ComputeError:
         _raise_not_utf8(source)
     multiline, bad, cells = stats.row(0)
-    if multiline:
-        _check_quotes(source, data)
+    if multiline is not None:
+        _check_quotes(source, data, multiline)
     elif bad is not None and bad > 0:
         msg = (
             f"{source.path}: row {bad} has {cells} cells but the header has {width}. "
@@ -170,17 +170,17 @@ def _check_structure(source: Source, data: bytes | None, width: int) -> None:
         raise InputError(msg)
 
 
-def _check_quotes(source: Source, data: bytes | None) -> None:
+def _check_quotes(source: Source, data: bytes | None, line: int) -> None:
     """Files with quoted line breaks: let polars parse, and explain if it cannot."""
     frame = pl.scan_csv(
         data if data is not None else source.path, separator=source.delimiter, infer_schema=False
     )
     try:
-        frame.select(pl.len()).collect()
+        frame.collect()
     except pl.exceptions.PolarsError as err:
         msg = (
-            f"{source.path}: cannot be read as CSV ({_first_line(err)}). "
-            "Check for an unterminated quote."
+            f"{source.path}: cannot be read as CSV ({_first_line(err)}); the quote opened on "
+            f"line {line + 1} (data row {line}) may be unterminated. Fix the export."
         )
         raise InputError(msg) from None
 

@@ -35,7 +35,7 @@ Fields = dict[str, tuple[pl.Expr, pl.DataType]]  # condition field name → (exp
 class _Problem(Exception):
     def __init__(self, loc: Key, text: str) -> None:
         super().__init__(text)
-        self.loc, self.text = loc, text
+        self.problems = [(loc, text)]
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def compile_policy(policy: Policy, schema: pl.Schema) -> CompiledPolicy:
         try:
             compiled[loc] = _compile(cond, loc, fields)
         except _Problem as p:
-            problems.append((p.loc, p.text))
+            problems += p.problems
     if problems:
         raise ConfigError(format_problems(policy.source, problems))
     return _assemble(policy, compiled, score_dtype)
@@ -145,7 +145,16 @@ def _compile(cond: Any, loc: Key, fields: Fields) -> pl.Expr:
 def _logic(key: str, value: Any, loc: Key, fields: Fields) -> pl.Expr:
     if not isinstance(value, list) or not value:
         raise _Problem(loc, f"'{key}' takes a non-empty list of conditions.")
-    parts = [_compile(c, (*loc, i), fields) for i, c in enumerate(value)]
+    parts, problems = [], []
+    for i, c in enumerate(value):
+        try:
+            parts.append(_compile(c, (*loc, i), fields))
+        except _Problem as p:
+            problems += p.problems
+    if problems:
+        err = _Problem(*problems[0])
+        err.problems = problems
+        raise err
     return pl.all_horizontal(parts) if key == "all" else pl.any_horizontal(parts)
 
 

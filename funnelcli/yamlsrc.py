@@ -19,6 +19,7 @@ Key = tuple[str | int, ...]
 
 # A real policy has a few hundred nodes; anything far beyond that is an alias bomb.
 MAX_NODES = 100_000
+_PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
 @dataclass
@@ -73,6 +74,12 @@ class _Builder:
             )
             raise ConfigError(msg)
         self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.CollectionNode) and node.tag not in _PLAIN_TAGS:
+            msg = (
+                f"{self.path}:{node.start_mark.line + 1}: invalid YAML: tag {node.tag!r} is not "
+                "allowed; the policy holds plain data only."
+            )
+            raise ConfigError(msg)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc)
         if isinstance(node, yaml.SequenceNode):

@@ -104,4 +104,5 @@ def render_warnings(console: Console, warnings: list[Finding]) -> None:
         rows = ", ".join(str(e.row) for e in w.examples if e.row is not None)
         where = f" — first rows in {w.examples[0].file}: {rows}" if rows and w.examples else ""
         style = "red" if w.level == "error" else "yellow" if w.level == "warning" else "dim"
-        console.print(Text(f"{w.level}: {w.id}: {w.message}{where}", style=style), soft_wrap=True)
+        line = f"data {w.level}: {w.id}: {w.message}{where}"
+        console.print(Text(line, style=style), soft_wrap=True)

@@ -1,0 +1,91 @@
+"""Shared helpers: tiny hand-made projects written to tmp_path, and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from funnelcli.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BASE_POLICY = """\
+version: 1
+currency: USD
+timezone: {timezone}
+inputs:
+  leads: {{path: leads.csv}}
+  spend: {{path: spend.csv}}
+  transitions: {{path: transitions.csv}}
+channels:
+  aliases: {{paid_search: ["Google Ads", "adwords"]}}
+stages:
+  - {{id: lead, name: Lead}}
+  - {{id: mql, name: MQL, aliases: [Marketing Qualified Lead]}}
+  - {{id: sql, name: SQL}}
+  - {{id: won, name: Customer, aliases: [customer]}}
+exits: [lost]
+"""
+
+
+@dataclass
+class Project:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "funnel.yaml"
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.root / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def policy(self, text: str) -> Path:
+        return self.write("funnel.yaml", text)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    """A project with the base policy and empty-but-valid inputs; tests overwrite files."""
+    p = Project(tmp_path)
+    p.policy(BASE_POLICY.format(timezone="UTC"))
+    p.write("leads.csv", "lead_id,created_at,channel\n")
+    p.write("spend.csv", "date,channel,amount\n")
+    p.write("transitions.csv", "lead_id,stage,entered_at\n")
+    return p
+
+
+@dataclass
+class Run:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def invoke(*args: str | Path) -> Run:
+    runner = CliRunner(env={"COLUMNS": "100", "NO_COLOR": "1"})
+    result = runner.invoke(app, [str(a) for a in args])
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def report_json(project: Project, *args: str) -> dict[str, Any]:
+    run = invoke("report", "--config", project.config, "--format", "json", *args)
+    assert run.exit_code == 0, run.stderr
+    return run.json()
+
+
+def row(report: dict[str, Any], **group: Any) -> dict[str, Any]:
+    """The report row whose group equals ``group``."""
+    matches = [r for r in report["rows"] if r["group"] == group]
+    assert len(matches) == 1, [r["group"] for r in report["rows"]]
+    return matches[0]
