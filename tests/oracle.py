@@ -1,0 +1,107 @@
+"""DESIGN.md §4 written again, naively, in plain Python: an independent oracle for tests.
+
+It takes already-parsed rows (datetimes, floats) and returns the counts, spend and days
+that funnel must report. It shares no code with funnelcli.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+Lead = dict[str, Any]
+
+
+def dedupe(leads: list[Lead]) -> list[Lead]:
+    """Earliest created_at per lead_id wins; file order breaks ties."""
+    best: dict[str, tuple[dt.datetime, int]] = {}
+    for i, lead in enumerate(leads):
+        key = (lead["created_at"], i)
+        if lead["lead_id"] not in best or key < best[lead["lead_id"]]:
+            best[lead["lead_id"]] = key
+    keep = {i for _, i in best.values()}
+    return [lead for i, lead in enumerate(leads) if i in keep]
+
+
+def qualify(
+    lead: Lead,
+    entries: list[tuple[str, dt.datetime]],
+    stages: list[str],
+    ok: Callable[[str, Lead], bool] = lambda s, lead: True,
+    within_days: float | None = None,
+) -> tuple[dict[str, bool], dict[str, dt.datetime | None]]:
+    first: dict[str, dt.datetime] = {}
+    for stage, at in entries:
+        if stage in stages and (stage not in first or at < first[stage]):
+            first[stage] = at
+    reached = {stages[0]: True}
+    at: dict[str, dt.datetime | None] = {stages[0]: lead["created_at"]}
+    for i in range(1, len(stages)):
+        s, prev = stages[i], stages[i - 1]
+        later = [first[t] for t in stages[i:] if t in first]
+        crm = min(later) if later else None
+        r = reached[prev] and ok(s, lead) and crm is not None
+        when = max(at[prev], crm) if r else None  # type: ignore[type-var]
+        if r and within_days is not None:
+            r = (when - lead["created_at"]).total_seconds() <= within_days * 86400
+        reached[s] = r
+        at[s] = when if r else None
+    return reached, at
+
+
+def quantile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+
+
+def cohort(
+    leads: list[Lead],
+    spend: list[dict[str, Any]],
+    transitions: list[tuple[str, str, dt.datetime]],
+    stages: list[str],
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    ok: Callable[[str, Lead], bool] = lambda s, lead: True,
+    within_days: float | None = None,
+) -> dict[str, Any]:
+    """Per-channel and total: leads, spend, counts per stage, days median/p90 per stage."""
+
+    def in_window(day: dt.date) -> bool:
+        return (since is None or day >= since) and (until is None or day <= until)
+
+    kept = [lead for lead in dedupe(leads) if in_window(lead["created_at"].date())]
+    by_lead: dict[str, list[tuple[str, dt.datetime]]] = defaultdict(list)
+    for lead_id, stage, at in transitions:
+        by_lead[lead_id].append((stage, at))
+    groups: dict[str, dict[str, Any]] = defaultdict(lambda: _empty(stages))
+    total = _empty(stages)
+    for lead in kept:
+        reached, at = qualify(lead, by_lead[lead["lead_id"]], stages, ok, within_days)
+        for acc in (groups[lead["channel"]], total):
+            acc["leads"] += 1
+            for i, s in enumerate(stages[1:], start=1):
+                if reached[s]:
+                    acc["counts"][s] += 1
+                    acc["days"][s].append((at[s] - at[stages[i - 1]]).total_seconds() / 86400)
+    for row in spend:
+        if in_window(row["date"]):
+            groups[row["channel"]]["spend"] = (groups[row["channel"]]["spend"] or 0) + row["amount"]
+            total["spend"] = (total["spend"] or 0) + row["amount"]
+    return {"groups": dict(groups), "total": total}
+
+
+def _empty(stages: list[str]) -> dict[str, Any]:
+    return {
+        "leads": 0,
+        "spend": None,
+        "counts": dict.fromkeys(stages[1:], 0),
+        "days": {s: [] for s in stages[1:]},
+    }

@@ -1,0 +1,163 @@
+"""Properties over random small datasets, and agreement with the plain-Python oracle."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from funnelcli.metrics import Query
+from funnelcli.pipeline import run_report
+from tests import oracle
+from tests.conftest import BASE_POLICY
+
+STAGES = ["lead", "mql", "sql", "won"]
+BASE = dt.datetime(2026, 1, 1)
+CHANNELS = ["web", "ads", "email"]
+
+lead_rows = st.lists(
+    st.tuples(
+        st.integers(0, 30),  # lead id number (repeats make duplicates)
+        st.integers(0, 60 * 24),  # created, hours after BASE
+        st.sampled_from(CHANNELS),
+    ),
+    max_size=40,
+)
+transition_rows = st.lists(
+    st.tuples(
+        st.integers(0, 35), st.sampled_from([*STAGES[1:], "lost"]), st.integers(-48, 90 * 24)
+    ),
+    max_size=60,
+)
+spend_rows = st.lists(
+    st.tuples(st.integers(0, 60), st.sampled_from([*CHANNELS, "display"]), st.integers(0, 50_000)),
+    max_size=20,
+)
+windows = st.tuples(st.none() | st.integers(0, 60), st.none() | st.integers(0, 60)).filter(
+    lambda w: w[0] is None or w[1] is None or w[0] <= w[1]
+)
+
+
+def _write(root: Path, leads: list, transitions: list, spend: list) -> dict[str, Any]:
+    """Write the CSVs (shuffled copies are written by the caller) and the parsed rows."""
+    (root / "funnel.yaml").write_text(BASE_POLICY.format(timezone="UTC"))
+    parsed_leads = [
+        {"lead_id": f"L{i}", "created_at": BASE + dt.timedelta(hours=h), "channel": c}
+        for i, h, c in leads
+    ]
+    lines = [
+        f"{r['lead_id']},{r['created_at']:%Y-%m-%d %H:%M},{r['channel']}" for r in parsed_leads
+    ]
+    (root / "leads.csv").write_text(
+        "lead_id,created_at,channel\n" + "".join(f"{x}\n" for x in lines)
+    )
+    parsed_trans = [(f"L{i}", s, BASE + dt.timedelta(hours=h)) for i, s, h in transitions]
+    lines = [f"{i},{s},{at:%Y-%m-%dT%H:%M:%S}" for i, s, at in parsed_trans]
+    (root / "transitions.csv").write_text(
+        "lead_id,stage,entered_at\n" + "".join(f"{x}\n" for x in lines)
+    )
+    parsed_spend = [
+        {"date": (BASE + dt.timedelta(days=d)).date(), "channel": c, "amount": cents / 100}
+        for d, c, cents in spend
+    ]
+    lines = [f"{r['date']},{r['channel']},{r['amount']:.2f}" for r in parsed_spend]
+    (root / "spend.csv").write_text("date,channel,amount\n" + "".join(f"{x}\n" for x in lines))
+    return {"leads": parsed_leads, "transitions": parsed_trans, "spend": parsed_spend}
+
+
+def _day(offset: int | None) -> dt.date | None:
+    return None if offset is None else (BASE + dt.timedelta(days=offset)).date()
+
+
+SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@SETTINGS
+@given(leads=lead_rows, transitions=transition_rows, spend=spend_rows, window=windows)
+def test_report_agrees_with_oracle(
+    tmp_path_factory: pytest.TempPathFactory,
+    leads: list,
+    transitions: list,
+    spend: list,
+    window: tuple,
+) -> None:
+    root = tmp_path_factory.mktemp("prop")
+    parsed = _write(root, leads, transitions, spend)
+    since, until = _day(window[0]), _day(window[1])
+    report = run_report(root / "funnel.yaml", Query(since=since, until=until)).as_dict()
+    expected = oracle.cohort(
+        parsed["leads"], parsed["spend"], parsed["transitions"], STAGES, since=since, until=until
+    )
+    _assert_matches(report["total"], expected["total"])
+    rows = {r["group"]["channel"]: r for r in report["rows"]}
+    assert set(rows) == set(expected["groups"])
+    for channel, want in expected["groups"].items():
+        _assert_matches(rows[channel], want)
+
+
+def _assert_matches(got: dict[str, Any], want: dict[str, Any]) -> None:
+    assert got["leads"] == want["leads"]
+    if want["spend"] is None:
+        assert got["spend"] is None
+    else:
+        assert got["spend"] == pytest.approx(want["spend"], abs=1e-9)
+    for s in STAGES[1:]:
+        assert got["stages"][s]["count"] == want["counts"][s], s
+        days = got["stages"][s]["days"]
+        assert days["median"] == pytest.approx(oracle.quantile(want["days"][s], 0.5))
+        assert days["p90"] == pytest.approx(oracle.quantile(want["days"][s], 0.9))
+
+
+@SETTINGS
+@given(leads=lead_rows, transitions=transition_rows, spend=spend_rows, seed=st.integers(0, 99))
+def test_invariants_and_row_order_independence(
+    tmp_path_factory: pytest.TempPathFactory,
+    leads: list,
+    transitions: list,
+    spend: list,
+    seed: int,
+) -> None:
+    root = tmp_path_factory.mktemp("prop")
+    _write(root, leads, transitions, spend)
+    report = run_report(root / "funnel.yaml", Query()).as_dict()
+    for row in [*report["rows"], report["total"]]:
+        counts = [row["stages"][s]["count"] for s in STAGES]
+        assert counts == sorted(counts, reverse=True)  # non-increasing along the funnel
+        for s in STAGES[1:]:
+            for key in ("rate", "rate_from_lead"):
+                value = row["stages"][s][key]
+                assert value is None or 0.0 <= value <= 1.0
+        if row["spend"] is not None and row["leads"]:
+            assert row["cpl"] * row["leads"] == pytest.approx(row["spend"])
+    # Disjoint groups: their counts add up to the total.
+    for s in STAGES:
+        assert (
+            sum(r["stages"][s]["count"] for r in report["rows"])
+            == (report["total"]["stages"][s]["count"])
+        )
+    # Shuffling every file's rows changes nothing when lead ids are unique per created_at.
+    rng = random.Random(seed)
+    unique = {}
+    for i, h, c in leads:
+        unique.setdefault(i, (i, h, c))
+    shuffled = _write(root, list(unique.values()), transitions, spend)
+    before = run_report(root / "funnel.yaml", Query()).as_dict()
+    for name in ("leads.csv", "transitions.csv", "spend.csv"):
+        path = root / name
+        head, *body = path.read_text().splitlines()
+        rng.shuffle(body)
+        path.write_text("\n".join([head, *body]) + "\n")
+    after = run_report(root / "funnel.yaml", Query()).as_dict()
+    assert shuffled is not None
+    assert _without_examples(before) == _without_examples(after)
+
+
+def _without_examples(report: dict[str, Any]) -> dict[str, Any]:
+    return {**report, "warnings": sorted((w["code"], w["count"]) for w in report["warnings"])}
