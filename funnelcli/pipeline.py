@@ -14,6 +14,7 @@ from funnelcli.findings import Finding
 from funnelcli.metrics import PERIOD, Query, build_report, check_query
 from funnelcli.model import Report
 from funnelcli.qualify import at_col, qualify, reached_col
+from funnelcli.readers import ROW
 from funnelcli.rules import SCORE_COL, CompiledPolicy, compile_policy, dim_col, referenced_fields
 
 
@@ -79,4 +80,4 @@ def score_table(config: Path) -> pl.DataFrame:
     for stage in policy.stages[1:]:
         cols.append(pl.col(reached_col(stage.id)).alias(f"{stage.id}_reached"))
         cols.append(pl.col(at_col(stage.id)).alias(f"{stage.id}_at"))
-    return funnel.select(cols).collect()
+    return funnel.sort(ROW).select(cols).collect()  # file order, as the CRM exported it
