@@ -27,13 +27,13 @@ _CHECKS = [
     Check(
         "leads.duplicate_id", "error", "lead rows repeat an earlier lead_id (later rows dropped)"
     ),
-    Check("leads.bad_created_at", "error", "leads have an unreadable created_at (dropped)", True),
+    Check("leads.bad_created_at", "error", "leads have a missing or unreadable created_at (dropped)", True),
     Check("leads.future_created_at", "warning", "leads are created in the future"),
     Check("leads.missing_channel", "warning", "leads have no channel (counted as 'unknown')"),
     Check("leads.duplicate_email", "warning", "leads share an e-mail address with another lead"),
     Check("leads.channel_without_spend", "info", "lead channels have no spend rows"),
-    Check("spend.bad_date", "error", "spend rows have an unreadable date (dropped)", dropped=True),
-    Check("spend.bad_amount", "error", "spend rows have an unreadable amount (dropped)", True),
+    Check("spend.bad_date", "error", "spend rows have a missing or unreadable date (dropped)", dropped=True),
+    Check("spend.bad_amount", "error", "spend rows have a missing or unreadable amount (dropped)", True),
     Check("spend.negative_amount", "error", "spend rows have a negative amount (kept)"),
     Check("spend.duplicate_row", "warning", "spend rows repeat an earlier row exactly"),
     Check("spend.mixed_currency", "error", "spend rows are in another currency (excluded)"),
@@ -43,7 +43,7 @@ _CHECKS = [
         "transitions.unknown_stage", "error", "transitions name an unknown stage (dropped)", True
     ),
     Check(
-        "transitions.bad_entered_at", "error", "transitions have an unreadable date (dropped)", True
+        "transitions.bad_entered_at", "error", "transitions have a missing or unreadable date (dropped)", True
     ),
     Check("transitions.before_created", "warning", "transitions predate their lead's creation"),
     Check("transitions.out_of_order", "warning", "leads entered a stage before an earlier one"),

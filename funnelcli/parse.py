@@ -71,8 +71,13 @@ def _offset_minutes(tz: pl.Expr) -> pl.Expr:
 
 
 def _localize(naive: pl.Expr, tz: str) -> pl.Expr:
-    # A wall-clock time skipped by a DST change has no instant: it becomes a bad value.
-    return naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    # A wall-clock time skipped by a DST change (e.g. midnight on 2017-10-15 in São Paulo)
+    # is moved forward by the usual one-hour gap, to the first instant that exists.
+    exact = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    shifted = (naive + pl.duration(hours=1)).dt.replace_time_zone(
+        tz, ambiguous="earliest", non_existent="null"
+    )
+    return pl.coalesce(exact, shifted)
 
 
 def amount_micros(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -79,7 +79,8 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
 def _clean(raw: pl.DataFrame) -> Loaded:
     total = raw.height
     unknown_stage = pl.col("stage").is_null()
-    bad_date = pl.col("entered_at").is_null() & ~unknown_stage
+    # An exit row (lost, disqualified…) is dropped anyway: its date does not matter.
+    bad_date = pl.col("entered_at").is_null() & ~unknown_stage & (pl.col("stage") != EXIT)
     findings = keep_findings(
         flagged(raw, "transitions.unknown_stage", unknown_stage, pl.col(RAW_STAGE), total=total),
         flagged(raw, "transitions.bad_entered_at", bad_date, pl.col(RAW_ENTERED), total=total),

@@ -340,3 +340,16 @@ def test_date_column_counts_like_a_transition(project: Project) -> None:
     stages = report_json(project)["total"]["stages"]
     assert [stages[s]["count"] for s in ("lead", "mql", "sql", "won")] == [2, 1, 1, 1]
     assert stages["won"]["days_from_lead"]["median"] == 20.0
+
+
+def test_date_in_a_dst_gap_stays_on_its_day(project: Project) -> None:
+    # Brazil's DST began at midnight on 2017-10-15: 00:00 did not exist in São Paulo. A
+    # date-only value means "midnight", so it moves to the first instant that day (01:00).
+    project.policy(BASE_POLICY.format(timezone="America/Sao_Paulo"))
+    project.write("leads.csv", "lead_id,created_at,channel\nL1,2017-10-15,web\n")
+    project.write("transitions.csv", "lead_id,stage,entered_at\nL1,mql,2017-10-16\n")
+    report = report_json(project, "--since", "2017-10-15", "--until", "2017-10-15")
+    assert report["warnings"] == []
+    assert report["total"]["leads"] == 1
+    # 01:00 on the 15th to midnight on the 16th: 23 hours.
+    assert report["total"]["stages"]["mql"]["days"]["median"] == pytest.approx(23 / 24)

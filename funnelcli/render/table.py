@@ -34,9 +34,10 @@ def render_text(report: Report, width: int) -> str:
 
 
 def renderable(report: Report) -> RenderableType:
-    parts: list[RenderableType] = [_header(report), Text(""), _overview(report)]
+    parts: list[RenderableType] = [_header(report), Text(""), _title("Funnel (all groups)")]
+    parts.append(_overview(report))
     for section in _sections(report):
-        parts += [Text(""), _section(section)]
+        parts += [Text(""), _title(section.title), _section(section)]
     return Group(*parts)
 
 
@@ -56,13 +57,7 @@ def _header(report: Report) -> Text:
 
 
 def _overview(report: Report) -> Table:
-    table = Table(
-        title="Funnel (all groups)",
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column(OVERVIEW_COLUMNS[0], no_wrap=True)
     table.add_column("", no_wrap=True)
     for name in OVERVIEW_COLUMNS[1:]:
@@ -74,19 +69,17 @@ def _overview(report: Report) -> Table:
     return table
 
 
+def _title(text: str) -> Text:
+    return Text(text, style="bold")
+
+
 def _bar(share: float) -> Text:
     full = round(share * BAR_WIDTH)
     return Text("█" * full + "·" * (BAR_WIDTH - full), style="cyan")
 
 
 def _section(section: Section) -> Table:
-    table = Table(
-        title=section.title,
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        show_edge=False,
-    )
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     label_width = min(28, max(len(r[0]) for r in section.rows))
     for i, col in enumerate(section.columns):
         numeric = i >= section.numeric_from
