@@ -13,10 +13,11 @@ import typer
 from rich.console import Console
 
 from funnelcli import __version__, scaffold
-from funnelcli.errors import EXIT_INTERRUPTED, FunnelError, UsageError
+from funnelcli.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, FunnelError, UsageError
 from funnelcli.metrics import Query
 from funnelcli.output import check_writable, write_text
-from funnelcli.pipeline import run_report, score_csv
+from funnelcli.pipeline import run_check, run_report, score_csv
+from funnelcli.render import check as check_render
 from funnelcli.render import csv as csv_render
 from funnelcli.render import json as json_render
 from funnelcli.render import markdown as md_render
@@ -38,6 +39,13 @@ class ReportFormat(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+
+
+class CheckFormat(StrEnum):
+    table = "table"
+    json = "json"
+    junit = "junit"
+    github = "github"
 
 
 class Every(StrEnum):
@@ -154,6 +162,36 @@ def _emit_report(result: Any, fmt: ReportFormat, output: Path | None) -> None:
     renderer = {"json": json_render, "csv": csv_render, "markdown": md_render}.get(fmt.value)
     text = renderer.render(result) if renderer else table_render.render_text(result, REPORT_WIDTH)
     write_text(text, output)
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    config: ConfigOpt = Path("funnel.yaml"),
+    fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.table,
+    output: OutputOpt = None,
+    targets: Annotated[bool, typer.Option(help="Also fail on a missed target.")] = False,
+) -> None:
+    """Data-quality gate: exit 1 when any finding is an error (see DESIGN.md §6)."""
+
+    def work() -> str:
+        if output is not None:
+            check_writable(output)
+        result = run_check(config, targets=targets)
+        if fmt is CheckFormat.table and output is None and sys.stdout.isatty():
+            Console().print(check_render.renderable(result))
+        else:
+            renderers = {
+                CheckFormat.json: check_render.render_json,
+                CheckFormat.junit: check_render.render_junit,
+                CheckFormat.github: check_render.render_github,
+            }
+            render = renderers.get(fmt, lambda r: check_render.render_text(r, REPORT_WIDTH))
+            write_text(render(result), output)
+        return result.status
+
+    if _guard(ctx, work) == "fail":
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -20,6 +20,7 @@ class Dataset:
     spend: pl.DataFrame | None  # usable rows in the config's currency; None: no spend input
     transitions: pl.DataFrame  # stage entries of known leads
     findings: list[Finding]
+    rows: dict[str, int]  # data rows read per table
 
 
 def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
@@ -32,8 +33,15 @@ def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
     unknown = pl.col("created_at").is_null()
     early = pl.col("entered_at") < pl.col("created_at")
     cross = keep_findings(
-        flagged(joined, "transitions.unknown_lead", unknown, pl.col("lead_id"), total=read),
-        flagged(joined, "transitions.before_created", early & ~unknown, _stamp, total=read),
+        flagged(
+            joined,
+            "transitions.unknown_lead",
+            unknown,
+            pl.col("lead_id"),
+            total=read,
+            context={"leads_file": policy.resolve(policy.inputs.leads).name},
+        ),
+        flagged(joined, "transitions.before_created", early & ~unknown, _both, total=read),
     )
     findings = leads.findings + (spend.findings if spend else []) + trans.findings + cross
     return Dataset(
@@ -41,10 +49,20 @@ def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
         spend=spend.frame if spend else None,
         transitions=joined.filter(~unknown).drop("created_at"),
         findings=merge_findings(findings),
+        rows={
+            "leads": leads.rows_read,
+            "spend": spend.rows_read if spend else 0,
+            "transitions": trans.rows_read,
+        },
     )
 
 
-_stamp = pl.col("entered_at").dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
+_FMT = "%Y-%m-%dT%H:%M:%S%:z"
+_both = pl.format(
+    "entered {}, created {}",
+    pl.col("entered_at").dt.to_string(_FMT),
+    pl.col("created_at").dt.to_string(_FMT),
+)
 
 
 def merge_findings(findings: list[Finding]) -> list[Finding]:
@@ -57,5 +75,5 @@ def merge_findings(findings: list[Finding]) -> list[Finding]:
             continue
         examples = (prev.examples + f.examples)[:MAX_EXAMPLES]
         total = (prev.total or 0) + (f.total or 0) or None
-        merged[f.id] = Finding(f.id, prev.count + f.count, examples, total, prev.severity)
+        merged[f.id] = replace(prev, count=prev.count + f.count, examples=examples, total=total)
     return list(merged.values())

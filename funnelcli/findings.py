@@ -1,16 +1,17 @@
 """The data-quality catalogue (DESIGN.md §6) and the Finding a check or a report emits.
 
-Each check is data: an id, a default severity, what it means, and whether the rows it
-flags are dropped from the report (those are the rows ``--strict`` refuses).
+Each check is data: an id, a default severity, a message template, and whether the rows it
+flags are dropped from the report (those are the rows ``--strict`` refuses). ``{n}`` in a
+template is the count with its share, ``{file}`` the file the rows came from.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 Severity = Literal["error", "warning", "info"]
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 MAX_EXAMPLES = 5
 
 
@@ -18,38 +19,130 @@ MAX_EXAMPLES = 5
 class Check:
     id: str
     severity: Severity
-    what: str  # "<count> <what>" reads as a sentence
+    template: str
     dropped: bool = False
+
+    @property
+    def table(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+def _c(id_: str, severity: Severity, template: str, *, dropped: bool = False) -> Check:
+    return Check(id_, severity, template, dropped)
 
 
 _CHECKS = [
-    Check("leads.missing_id", "error", "leads have no lead_id (dropped)", dropped=True),
-    Check(
-        "leads.duplicate_id", "error", "lead rows repeat an earlier lead_id (later rows dropped)"
+    _c(
+        "leads.missing_id",
+        "error",
+        "{n} lead rows in {file} have no lead_id; dropped.",
+        dropped=True,
     ),
-    Check("leads.bad_created_at", "error", "leads have a missing or unreadable created_at (dropped)", True),
-    Check("leads.future_created_at", "warning", "leads are created in the future"),
-    Check("leads.missing_channel", "warning", "leads have no channel (counted as 'unknown')"),
-    Check("leads.duplicate_email", "warning", "leads share an e-mail address with another lead"),
-    Check("leads.channel_without_spend", "info", "lead channels have no spend rows"),
-    Check("spend.bad_date", "error", "spend rows have a missing or unreadable date (dropped)", dropped=True),
-    Check("spend.bad_amount", "error", "spend rows have a missing or unreadable amount (dropped)", True),
-    Check("spend.negative_amount", "error", "spend rows have a negative amount (kept)"),
-    Check("spend.duplicate_row", "warning", "spend rows repeat an earlier row exactly"),
-    Check("spend.mixed_currency", "error", "spend rows are in another currency (excluded)"),
-    Check("spend.channel_without_leads", "warning", "spend channels have no leads"),
-    Check("transitions.unknown_lead", "warning", "transitions refer to unknown lead ids (ignored)"),
-    Check(
-        "transitions.unknown_stage", "error", "transitions name an unknown stage (dropped)", True
+    _c(
+        "leads.duplicate_id",
+        "error",
+        "{n} lead rows in {file} repeat an earlier lead_id; the earliest row was kept.",
     ),
-    Check(
-        "transitions.bad_entered_at", "error", "transitions have a missing or unreadable date (dropped)", True
+    _c(
+        "leads.bad_created_at",
+        "error",
+        "{n} leads in {file} have a missing or unreadable created_at; dropped.",
+        dropped=True,
     ),
-    Check("transitions.before_created", "warning", "transitions predate their lead's creation"),
-    Check("transitions.out_of_order", "warning", "leads entered a stage before an earlier one"),
-    Check("transitions.skipped_stage", "info", "leads skipped a stage (back-filled)"),
-    Check("transitions.duplicate", "info", "transitions repeat a lead's entry into a stage"),
-    Check("policy.crm_disagreement", "warning", "leads the CRM put at a stage fail its requires"),
+    _c("leads.future_created_at", "warning", "{n} leads in {file} are created in the future."),
+    _c(
+        "leads.missing_channel",
+        "warning",
+        "{n} leads in {file} have no channel; counted as 'unknown'.",
+    ),
+    _c(
+        "leads.duplicate_email",
+        "warning",
+        "{n} leads in {file} share an e-mail with an earlier lead.",
+    ),
+    _c(
+        "leads.channel_without_spend",
+        "info",
+        "{n} lead channels have no spend rows (organic, or spend missing from the export).",
+    ),
+    _c(
+        "leads.after_last_spend",
+        "warning",
+        "{n} leads in {file} were created after the last spend date ({last}); spend may be "
+        "cut short.",
+    ),
+    _c(
+        "spend.bad_date",
+        "error",
+        "{n} spend rows in {file} have a missing or unreadable date; dropped.",
+        dropped=True,
+    ),
+    _c(
+        "spend.bad_amount",
+        "error",
+        "{n} spend rows in {file} have a missing or unreadable amount; dropped.",
+        dropped=True,
+    ),
+    _c("spend.negative_amount", "error", "{n} spend rows in {file} have a negative amount; kept."),
+    _c(
+        "spend.duplicate_row",
+        "warning",
+        "{n} spend rows in {file} repeat an earlier row exactly (date, channel, campaign, amount).",
+    ),
+    _c(
+        "spend.mixed_currency", "error", "{n} spend rows in {file} are not in {currency}; excluded."
+    ),
+    _c(
+        "spend.channel_without_leads",
+        "warning",
+        "{n} spend channels have no leads: money that bought nothing, or a channel to alias.",
+    ),
+    _c(
+        "spend.missing_days",
+        "info",
+        "{n} channel-days inside a channel's spend date range have no spend row in {file}.",
+    ),
+    _c(
+        "transitions.unknown_lead",
+        "warning",
+        "{n} transitions refer to lead ids that are not in {leads_file}; ignored.",
+    ),
+    _c(
+        "transitions.unknown_stage",
+        "error",
+        "{n} transitions in {file} name a stage the policy does not know; dropped. "
+        "Add it to a stage's aliases or to exits.",
+        dropped=True,
+    ),
+    _c(
+        "transitions.bad_entered_at",
+        "error",
+        "{n} transitions in {file} have a missing or unreadable date; dropped.",
+        dropped=True,
+    ),
+    _c(
+        "transitions.before_created",
+        "warning",
+        "{n} transitions are dated before their lead was created; counted from creation.",
+    ),
+    _c("transitions.out_of_order", "warning", "{n} leads entered a stage before an earlier one."),
+    _c(
+        "transitions.skipped_stage",
+        "info",
+        "{n} leads reached a stage with no record of an earlier one (back-filled).",
+    ),
+    _c(
+        "transitions.duplicate",
+        "info",
+        "{n} transitions repeat a lead's entry into the same stage (the earliest counts).",
+    ),
+    _c(
+        "policy.crm_disagreement",
+        "warning",
+        "{n} leads are at a stage in the CRM but fail that stage's requires in the policy.",
+    ),
+    _c("policy.stage_never_reached", "warning", "{n} stages were never reached by any lead."),
+    _c("policy.target_missed", "error", "{n} targets of the policy were missed (check --targets)."),
 ]
 CATALOGUE: dict[str, Check] = {c.id: c for c in _CHECKS}
 
@@ -69,8 +162,9 @@ class Finding:
     id: str
     count: int
     examples: list[Example] = field(default_factory=list)
-    total: int | None = None  # rows examined, for the share shown in the message
+    total: int | None = None  # rows (or channels…) examined: the share shown and max_rate
     severity: Severity | None = None  # None: the catalogue's default
+    context: dict[str, str] = field(default_factory=dict)  # extra template values
 
     @property
     def check(self) -> Check:
@@ -81,14 +175,46 @@ class Finding:
         return self.severity or self.check.severity
 
     @property
-    def message(self) -> str:
-        share = f" ({self.count / self.total:.1%})" if self.total else ""
-        return f"{self.count:,}{share} {self.check.what}"
+    def rate(self) -> float | None:
+        return self.count / self.total if self.total else None
 
-    def as_dict(self) -> dict[str, object]:
+    @property
+    def file(self) -> str:
+        return self.examples[0].file if self.examples else self.context.get("file", "")
+
+    @property
+    def message(self) -> str:
+        share = ""
+        if self.rate is not None:
+            share = " (<0.1%)" if 0 < self.rate < 0.001 else f" ({self.rate:.1%})"
+        values = _Values(file=self.file, **self.context, n=f"{self.count:,}{share}")
+        return self.check.template.format_map(values)
+
+    def with_severity(self, severity: Severity) -> Finding:
+        return replace(self, severity=severity)
+
+    def as_warning(self) -> dict[str, object]:
+        """The report's ``warnings[]`` shape (DESIGN.md §5)."""
         return {
             "code": self.id,
             "count": self.count,
             "message": self.message,
             "examples": [e.as_dict() for e in self.examples],
         }
+
+    def as_finding(self) -> dict[str, object]:
+        """The check's ``findings[]`` shape (DESIGN.md §6)."""
+        return {
+            "id": self.id,
+            "severity": self.level,
+            "count": self.count,
+            "message": self.message,
+            "examples": [e.as_dict() for e in self.examples],
+        }
+
+
+class _Values(dict[str, str]):
+    """Template values; a placeholder with no value stays visible instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

@@ -76,7 +76,13 @@ def _missing_column(source: Source, col: str, names: list[str]) -> str:
 
 
 def flagged(
-    frame: pl.DataFrame, code: str, mask: pl.Expr, value: pl.Expr, *, total: int | None = None
+    frame: pl.DataFrame,
+    code: str,
+    mask: pl.Expr,
+    value: pl.Expr,
+    *,
+    total: int | None = None,
+    context: dict[str, str] | None = None,
 ) -> Finding | None:
     """A Finding for the rows of ``frame`` where ``mask`` holds, with its first examples."""
     hits = frame.filter(mask)
@@ -88,7 +94,7 @@ def flagged(
         .select(pl.col(FILE), pl.col(ROW), value.cast(pl.String).alias("value"))
     )
     examples = [Example(f, r, v) for f, r, v in head.iter_rows()]
-    return Finding(code, hits.height, examples, total=total or frame.height)
+    return Finding(code, hits.height, examples, total=total or frame.height, context=context or {})
 
 
 def keep_findings(*found: Finding | None) -> list[Finding]:

@@ -9,6 +9,7 @@ from typing import Any
 from funnelcli.findings import Finding
 
 SCHEMA = "funnel.report/1"
+CHECK_SCHEMA = "funnel.check/1"
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,28 @@ class Report:
             "stages": [{"id": i, "name": n} for i, n in self.stages],
             "rows": [r.as_dict(entry) for r in self.rows],
             "total": self.total.as_dict(entry),
-            "warnings": [w.as_dict() for w in self.warnings],
+            "warnings": [w.as_warning() for w in self.warnings],
         }
 
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.date) else value
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    findings: list[Finding]  # worst first
+    files: dict[str, str]  # file name in examples → path as given, for CI annotations
+    rows: dict[str, int]  # rows read per input table
+    policy_path: str = ""
+
+    @property
+    def status(self) -> str:
+        return "fail" if any(f.level == "error" for f in self.findings) else "pass"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": CHECK_SCHEMA,
+            "status": self.status,
+            "findings": [f.as_finding() for f in self.findings],
+        }

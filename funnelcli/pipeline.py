@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import datetime as dt
+from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -12,10 +15,12 @@ from funnelcli.dataset import Dataset, load_dataset
 from funnelcli.errors import InputError
 from funnelcli.findings import Finding
 from funnelcli.metrics import PERIOD, Query, build_report, check_query
-from funnelcli.model import Report
+from funnelcli.model import CheckResult, Report
 from funnelcli.qualify import at_col, qualify, reached_col
+from funnelcli.quality import run_checks, sort_findings
 from funnelcli.readers import ROW
 from funnelcli.rules import SCORE_COL, CompiledPolicy, compile_policy, dim_col, referenced_fields
+from funnelcli.targets import evaluate, missed_finding
 
 
 @dataclass
@@ -33,14 +38,49 @@ def prepare(config: Path, extra_columns: set[str] = frozenset()) -> Prepared:  #
     return Prepared(policy, data, compiled)
 
 
-def run_report(config: Path, query: Query, *, strict: bool = False) -> Report:
+def run_report(
+    config: Path, query: Query, *, strict: bool = False, now: dt.datetime | None = None
+) -> Report:
+    """The cohort report, its warnings being every finding of the data-quality checks."""
     # Check the flags against the config before reading any data: a typo fails fast.
     check_query_dates(query)
     ready = prepare(config, {c for c in query.by if c != PERIOD})
     if strict:
         refuse_dropped_rows(ready.data.findings)
     check_query(query, ready.data.leads.columns)
-    return build_report(ready.policy, ready.data, ready.compiled, query)
+    report = build_report(ready.policy, ready.data, ready.compiled, query)
+    return replace(report, warnings=_findings(ready, now))
+
+
+def run_check(
+    config: Path, *, targets: bool = False, now: dt.datetime | None = None
+) -> CheckResult:
+    """All data-quality findings; with ``targets``, also the policy's targets on the report."""
+    ready = prepare(config)
+    findings = _findings(ready, now)
+    if targets:
+        report = build_report(ready.policy, ready.data, ready.compiled, Query())
+        results = evaluate(ready.policy.targets, report.total)
+        missed = missed_finding(results, ready.policy.source.path.name)
+        findings = sort_findings(findings + ([missed] if missed else []))
+    return CheckResult(findings, _input_paths(ready.policy), ready.data.rows, str(config))
+
+
+def _findings(ready: Prepared, now: dt.datetime | None) -> list[Finding]:
+    now = now or dt.datetime.now(ZoneInfo(ready.policy.timezone))
+    return run_checks(ready.policy, ready.data, ready.compiled, now=now)
+
+
+def _input_paths(policy: Policy) -> dict[str, str]:
+    specs = [policy.inputs.leads, policy.inputs.spend, *policy.inputs.transition_inputs()]
+    paths = {}
+    for spec in specs:
+        if spec is not None:
+            path = policy.resolve(spec)
+            with contextlib.suppress(ValueError):
+                path = path.resolve().relative_to(Path.cwd())
+            paths[path.name] = str(path)
+    return paths
 
 
 def refuse_dropped_rows(findings: list[Finding]) -> None:

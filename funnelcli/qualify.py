@@ -18,7 +18,7 @@ def at_col(stage_id: str) -> str:
     return f"__at_{stage_id}"
 
 
-def _first_col(stage_id: str) -> str:
+def first_col(stage_id: str) -> str:
     return f"__first_{stage_id}"
 
 
@@ -36,7 +36,7 @@ def first_entries(transitions: pl.LazyFrame, stage_ids: list[str]) -> pl.LazyFra
     """``first[s]``: each lead's earliest entry into each stage, one row per lead."""
     stage, at = pl.col("stage"), pl.col("entered_at")
     return transitions.group_by("lead_id").agg(
-        at.filter(stage == s).min().alias(_first_col(s)) for s in stage_ids
+        at.filter(stage == s).min().alias(first_col(s)) for s in stage_ids
     )
 
 
@@ -47,8 +47,13 @@ def qualify(
     compiled: CompiledPolicy,
     *,
     within_days: float | None = None,
+    keep_evidence: bool = False,
 ) -> pl.LazyFrame:
-    """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage."""
+    """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage.
+
+    ``keep_evidence`` keeps ``__crm_<s>`` and ``__ok_<s>`` for the checks that compare the
+    CRM's word with the policy's.
+    """
     ids = policy.stage_ids
     frame = score_leads(leads, compiled).join(
         first_entries(transitions, ids), on="lead_id", how="left"
@@ -57,7 +62,7 @@ def qualify(
         **{_ok_col(s): compiled.requires[s].fill_null(False) for s in ids[1:]},
         # crm[s] = min(first[t] for t ≥ s): a later stage's record implies the earlier ones.
         **{
-            f"__crm_{s}": pl.min_horizontal(_first_col(t) for t in ids[i:])
+            f"__crm_{s}": pl.min_horizontal(first_col(t) for t in ids[i:])
             for i, s in enumerate(ids)
         },
     )
@@ -67,8 +72,10 @@ def qualify(
     )
     for prev, stage in itertools.pairwise(policy.stages):
         frame = frame.with_columns(_step(prev.id, stage.id, stage.evidence, created, within_days))
+    if keep_evidence:
+        return frame.drop([first_col(i) for i in ids])
     return frame.drop(
-        [c for i in ids for c in (_first_col(i), _ok_col(i), f"__crm_{i}")], strict=False
+        [c for i in ids for c in (first_col(i), _ok_col(i), f"__crm_{i}")], strict=False
     )
 
 

@@ -34,7 +34,11 @@ CHANNELS = {
 }
 LEAD_TYPES = ["ebook", "webinar", "demo_request", "contact_form"]
 TYPE_SHARE = [0.40, 0.25, 0.15, 0.20]
-P_MQL = np.array([0.30, 0.50, 0.85, 0.65])  # CRM marks the lead MQL, by lead type
+# The CRM's marketing automation marks a lead MQL mostly when it scores >= 40 under the
+# example policy's rules (P_MQL by lead type), and now and then by hand (P_MQL_BY_HAND).
+P_MQL = np.array([0.55, 0.75, 0.90, 0.80])
+P_MQL_BY_HAND = 0.02
+SENIOR = {"Head of Growth", "Director of Sales", "VP Marketing", "Chief Revenue Officer", "Founder"}
 P_SQL = np.array([0.06, 0.18, 0.62, 0.40])  # MQL → SQL, by lead type
 P_QSO, P_WON, P_LOST = 0.55, 0.32, 0.5
 TITLES = [
@@ -136,7 +140,7 @@ def _leads(
         },
         strict=False,
     )
-    stages = _progress(rng, type_idx, n)
+    stages = _progress(rng, type_idx, _score(frame, type_idx))
     stages["created_s"] = created_s
     return _lead_faults(rng, frame), stages
 
@@ -147,8 +151,22 @@ def _stamps(seconds: np.ndarray, fmt: str) -> pl.Series:
     return (START + micros).dt.to_string(fmt)
 
 
-def _progress(rng: np.random.Generator, type_idx: np.ndarray, n: int) -> dict[str, np.ndarray]:
-    mql = rng.random(n) < P_MQL[type_idx]
+def _score(leads: pl.DataFrame, type_idx: np.ndarray) -> np.ndarray:
+    """The example policy's score, as the CRM's automation computed it."""
+    fit = np.where(leads["company_size"].to_numpy() >= 50, 20, 0)
+    fit += np.where(leads["job_title"].is_in(list(SENIOR)).to_numpy(), 15, 0)
+    engagement = np.select([type_idx == 2, (type_idx == 1) | (type_idx == 3)], [40, 20], 0)
+    engagement += np.where(leads["pages_viewed"].to_numpy() >= 5, 10, 0)
+    engagement -= np.where(leads["email_bounced"].to_numpy(), 20, 0)
+    return np.minimum(fit + engagement, 100)
+
+
+def _progress(
+    rng: np.random.Generator, type_idx: np.ndarray, score: np.ndarray
+) -> dict[str, np.ndarray]:
+    n = len(score)
+    automated = (score >= 40) & (rng.random(n) < P_MQL[type_idx])
+    mql = automated | (rng.random(n) < P_MQL_BY_HAND)
     sql = mql & (rng.random(n) < P_SQL[type_idx])
     qso = sql & (rng.random(n) < P_QSO)
     won = qso & (rng.random(n) < P_WON)

@@ -65,7 +65,14 @@ def _clean(raw: pl.DataFrame, currency: str) -> Loaded:
         flagged(
             usable, "spend.negative_amount", pl.col("micros") < 0, pl.col(RAW_AMOUNT), total=total
         ),
-        flagged(usable, "spend.mixed_currency", other, pl.col(CURRENCY), total=total),
+        flagged(
+            usable,
+            "spend.mixed_currency",
+            other,
+            pl.col(CURRENCY),
+            total=total,
+            context={"currency": currency},
+        ),
     )
     kept = usable.filter(~other).select(FILE, ROW, "date", "channel", "campaign", "micros")
     return Loaded(kept, findings, rows_read=total)

@@ -89,3 +89,24 @@ def row(report: dict[str, Any], **group: Any) -> dict[str, Any]:
     matches = [r for r in report["rows"] if r["group"] == group]
     assert len(matches) == 1, [r["group"] for r in report["rows"]]
     return matches[0]
+
+
+def warning(report: dict[str, Any], code: str) -> dict[str, Any]:
+    """The report warning with this code (reports carry every check's findings)."""
+    matches = [w for w in report["warnings"] if w["code"] == code]
+    assert len(matches) == 1, [w["code"] for w in report["warnings"]]
+    return matches[0]
+
+
+def codes(report: dict[str, Any]) -> set[str]:
+    return {w["code"] for w in report["warnings"]}
+
+
+# Findings that tiny fixtures raise by nature (a stage nobody reaches, a channel without
+# spend, a lead after the last spend day); tests about other findings ignore them.
+AMBIENT = {
+    "policy.stage_never_reached",
+    "leads.channel_without_spend",
+    "spend.channel_without_leads",
+    "leads.after_last_spend",
+}

@@ -92,10 +92,14 @@ def _section(section: Section) -> Table:
 
 
 def render_warnings(console: Console, warnings: list[Finding]) -> None:
-    """Data warnings, after the report, on the (stderr) console."""
-    for w in warnings:
+    """Data warnings, after the report, on the (stderr) console; info findings in one line."""
+    info = [w.id for w in warnings if w.level == "info"]
+    for w in [w for w in warnings if w.level != "info"]:
         rows = ", ".join(str(e.row) for e in w.examples if e.row is not None)
         where = f" — first rows in {w.examples[0].file}: {rows}" if rows and w.examples else ""
         style = "red" if w.level == "error" else "yellow" if w.level == "warning" else "dim"
         line = f"data {w.level}: {w.id}: {w.message}{where}"
         console.print(Text(line, style=style), soft_wrap=True)
+    if info:
+        text = f"data info: {', '.join(info)} (details: funnel check)"
+        console.print(Text(text, style="dim"), soft_wrap=True)

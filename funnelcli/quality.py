@@ -1,0 +1,187 @@
+"""The checks that need whole tables or the policy (DESIGN.md §6), and the config's
+severity overrides. Row-level checks happen while loading; this adds the rest."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from funnelcli.config import Policy, QualitySpec
+from funnelcli.dataset import Dataset, merge_findings
+from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
+from funnelcli.load import FILE, flagged, keep_findings
+from funnelcli.qualify import first_col, first_entries, qualify, reached_col
+from funnelcli.readers import ROW
+from funnelcli.rules import CompiledPolicy
+
+_LOWER: dict[Severity, Severity] = {"error": "warning", "warning": "info", "info": "info"}
+
+
+def run_checks(
+    policy: Policy, data: Dataset, compiled: CompiledPolicy, *, now: dt.datetime
+) -> list[Finding]:
+    """Every finding for this dataset, with the config's overrides applied, worst first."""
+    found = [
+        *data.findings,
+        *_lead_checks(data.leads, now),
+        *_spend_checks(data),
+        *_transition_checks(policy, data),
+        *_policy_checks(policy, data, compiled),
+    ]
+    return sort_findings(apply_overrides(merge_findings(found), policy.quality))
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.level], f.check.table, f.id))
+
+
+def apply_overrides(findings: list[Finding], quality: dict[str, QualitySpec]) -> list[Finding]:
+    """``quality: {id: {severity, max_count, max_rate}}``: within every limit given, a finding
+    is one level milder than its severity (an error only above the threshold)."""
+    out = []
+    for f in findings:
+        spec = quality.get(f.id)
+        if spec is None:
+            out.append(f)
+            continue
+        severity = spec.severity or f.check.severity
+        limits = [(spec.max_count, f.count), (spec.max_rate, f.rate)]
+        given = [(limit, value) for limit, value in limits if limit is not None]
+        within = bool(given) and all(v is not None and v <= lim for lim, v in given)
+        out.append(f.with_severity(_LOWER[severity] if within else severity))
+    return out
+
+
+def _lead_checks(leads: pl.DataFrame, now: dt.datetime) -> list[Finding]:
+    created = pl.col("created_at")
+    stamp = created.dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
+    found = [flagged(leads, "leads.future_created_at", created > now, stamp)]
+    if "email" in leads.columns:
+        ordered = leads.sort("created_at", ROW)
+        repeat = pl.col("email").is_not_null() & ~pl.col("email").is_first_distinct()
+        found.append(flagged(ordered, "leads.duplicate_email", repeat, pl.col("email")))
+    return keep_findings(*found)
+
+
+def _spend_checks(data: Dataset) -> list[Finding]:
+    spend, leads = data.spend, data.leads
+    if spend is None:
+        return []
+    key = pl.struct("date", "channel", "campaign", "micros")
+    raw = pl.col("micros") / 1_000_000
+    found = [
+        flagged(spend, "spend.duplicate_row", ~key.is_first_distinct(), raw.cast(pl.String)),
+        _unmatched(leads, spend, "leads.channel_without_spend"),
+        _unmatched(spend, leads, "spend.channel_without_leads"),
+        _missing_days(spend),
+    ]
+    if spend.height:
+        last = spend["date"].max()
+        late = pl.col("created_at").dt.date() > last
+        found.append(
+            flagged(
+                leads,
+                "leads.after_last_spend",
+                late,
+                pl.col("created_at").dt.date(),
+                context={"last": str(last)},
+            )
+        )
+    return keep_findings(*found)
+
+
+def _unmatched(frame: pl.DataFrame, other: pl.DataFrame, code: str) -> Finding | None:
+    """Channels of ``frame`` that never appear in ``other``: one example row per channel."""
+    firsts = frame.sort(ROW).unique("channel", keep="first", maintain_order=True)
+    missing = firsts.filter(~pl.col("channel").is_in(other["channel"].unique().implode()))
+    if missing.height == 0:
+        return None
+    examples = [Example(f, r, c) for f, r, c in missing.head(5).select(FILE, ROW, "channel").rows()]
+    return Finding(code, missing.height, examples, total=firsts.height)
+
+
+def _missing_days(spend: pl.DataFrame) -> Finding | None:
+    """Days with no row inside the date range of a channel that is otherwise exported daily."""
+    days = spend.select("channel", "date").unique()
+    spans = days.group_by("channel").agg(
+        pl.col("date").min().alias("lo"),
+        pl.col("date").max().alias("hi"),
+        pl.col("date").sort().diff().dt.total_days().median().alias("gap"),
+        pl.len().alias("have"),
+    )
+    daily = spans.filter(pl.col("gap") == 1)
+    expected = daily.select("channel", pl.date_ranges("lo", "hi", "1d").alias("date")).explode(
+        "date"
+    )
+    missing = expected.join(days, on=["channel", "date"], how="anti").sort("channel", "date")
+    if missing.height == 0:
+        return None
+    name = spend[FILE][0]
+    examples = [Example(name, None, f"{c} {d}") for c, d in missing.head(5).rows()]
+    return Finding("spend.missing_days", missing.height, examples, total=expected.height)
+
+
+def _transition_checks(policy: Policy, data: Dataset) -> list[Finding]:
+    trans = data.transitions.sort("entered_at", FILE, ROW)
+    repeat = ~pl.struct("lead_id", "stage").is_first_distinct()
+    found = [flagged(trans, "transitions.duplicate", repeat, pl.col("stage").cast(pl.String))]
+    crm = [s.id for s in policy.stages[1:] if s.evidence == "crm"]
+    wide = (
+        data.leads.lazy()
+        .select(FILE, ROW, "lead_id")
+        .join(first_entries(data.transitions.lazy(), crm), on="lead_id", how="inner")
+        .collect()
+    )
+    firsts = [pl.col(first_col(s)) for s in crm]
+    skipped = (
+        pl.any_horizontal(
+            firsts[i].is_null() & pl.any_horizontal(f.is_not_null() for f in firsts[i + 1 :])
+            for i in range(len(firsts) - 1)
+        )
+        if len(firsts) > 1
+        else pl.lit(False)
+    )
+    disorder = (
+        pl.any_horizontal(
+            firsts[j] < firsts[i] for i in range(len(firsts)) for j in range(i + 1, len(firsts))
+        )
+        if len(firsts) > 1
+        else pl.lit(False)
+    )
+    found.append(
+        flagged(wide, "transitions.skipped_stage", skipped.fill_null(False), pl.col("lead_id"))
+    )
+    found.append(
+        flagged(wide, "transitions.out_of_order", disorder.fill_null(False), pl.col("lead_id"))
+    )
+    return keep_findings(*found)
+
+
+def _policy_checks(policy: Policy, data: Dataset, compiled: CompiledPolicy) -> list[Finding]:
+    funnel = qualify(
+        data.leads.lazy(), data.transitions.lazy(), policy, compiled, keep_evidence=True
+    )
+    gated = [s.id for s in policy.stages[1:] if s.requires is not None and s.evidence == "crm"]
+    disagree = pl.lit(False)
+    label = pl.lit(None, pl.String)
+    for stage in reversed(gated):  # the first disagreeing stage names the example
+        hit = pl.col(f"__crm_{stage}").is_not_null() & ~pl.col(f"__ok_{stage}")
+        disagree = disagree | hit
+        label = pl.when(hit).then(pl.lit(stage)).otherwise(label)
+    reached = [pl.col(reached_col(s.id)).sum().alias(s.id) for s in policy.stages[1:]]
+    frame, counts = pl.collect_all(
+        [
+            funnel.select(FILE, ROW, "lead_id", disagree.alias("d"), label.alias("stage")),
+            funnel.select(reached),
+        ]
+    )
+    value = pl.format("{}: {}", pl.col("lead_id"), pl.col("stage"))
+    found = [flagged(frame, "policy.crm_disagreement", pl.col("d"), value)]
+    never = [s for s, n in counts.row(0, named=True).items() if not n]
+    if never and data.leads.height:
+        examples = [Example(policy.source.path.name, None, s) for s in never[:5]]
+        found.append(
+            Finding("policy.stage_never_reached", len(never), examples, len(counts.columns))
+        )
+    return keep_findings(*found)
