@@ -92,8 +92,12 @@ def _spend_checks(data: Dataset) -> list[Finding]:
 
 
 def _unmatched(frame: pl.DataFrame, other: pl.DataFrame, code: str) -> Finding | None:
-    """Channels of ``frame`` that never appear in ``other``: one example row per channel."""
-    firsts = frame.sort(ROW).unique("channel", keep="first", maintain_order=True)
+    """Channels of ``frame`` that never appear in ``other``: one example row per channel.
+
+    ``unknown`` (no channel at all) is left out: leads.missing_channel reports it.
+    """
+    named = frame.filter(pl.col("channel") != "unknown")
+    firsts = named.sort(ROW).unique("channel", keep="first", maintain_order=True)
     missing = firsts.filter(~pl.col("channel").is_in(other["channel"].unique().implode()))
     if missing.height == 0:
         return None

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +57,67 @@ def test_quick_start_test_command_is_what_ci_runs() -> None:
 @pytest.mark.parametrize("command", ["report", "score", "init", "sample"])
 def test_every_command_is_documented(command: str) -> None:
     assert f"funnel {command}" in README
+
+
+def _fenced(language: str, after: str) -> str:
+    return README.split(after, 1)[1].split(f"```{language}\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [line.split("#")[0].strip() for line in _fenced("sh", "### `funnel check`").splitlines()],
+)
+def test_readme_check_examples(
+    command: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workdir)
+    run = invoke(*shlex.split(command)[1:])
+    assert run.exit_code == 1, run.stderr  # the sample data carries duplicate ids: an error
+
+
+def test_readme_actions_job_runs_real_commands() -> None:
+    job = _fenced("yaml", "### Use in CI")
+    steps = re.findall(r"- run: (funnel .*)", job)
+    assert steps == [
+        "funnel check --config funnel.yaml --format github",
+        "funnel check --config funnel.yaml --format junit --output funnel-check.xml",
+    ]
+
+
+def _cron_command() -> str:
+    line = next(x for x in _fenced("sh", "### Use in CI").splitlines() if x.startswith("0 7"))
+    return line.split(None, 5)[5]
+
+
+def _run_cron(root: Path) -> subprocess.CompletedProcess[str]:
+    command = _cron_command().replace("cd /srv/funnel", f"cd {shlex.quote(str(root))}")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, env=env, check=False
+    )
+
+
+def test_cron_line_stops_on_broken_data(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+    (tmp_path / "funnel.yaml").write_text((ROOT / "config.example.yaml").read_text())
+    (tmp_path / "reports").mkdir()
+    done = _run_cron(tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert json.loads((tmp_path / "reports" / "check.json").read_text())["status"] == "fail"
+    assert not (tmp_path / "reports" / "funnel.md").exists()
+
+
+def test_cron_line_writes_report_on_sound_data(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+    policy = (ROOT / "config.example.yaml").read_text()
+    # This team tolerates the sample's few re-imported and undated leads.
+    policy = policy.replace(
+        "quality: {}",
+        "quality:\n  leads.duplicate_id: {max_rate: 0.01}\n  leads.bad_created_at: {max_rate: 0.01}",
+    )
+    (tmp_path / "funnel.yaml").write_text(policy)
+    (tmp_path / "reports").mkdir()
+    done = _run_cron(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "reports" / "check.json").read_text())["status"] == "pass"
+    assert (tmp_path / "reports" / "funnel.md").read_text().startswith("## Funnel report")

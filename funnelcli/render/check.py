@@ -39,7 +39,7 @@ def renderable(result: CheckResult) -> RenderableType:
         by_file.setdefault(f.file or f.check.table, []).append(f)
     for file, findings in by_file.items():
         table = Table(title=file, title_justify="left", show_header=False, box=None, pad_edge=False)
-        table.add_column("severity", no_wrap=True)
+        table.add_column("severity", no_wrap=True, min_width=7)
         table.add_column("finding")
         for f in findings:
             table.add_row(Text(f.level, style=STYLE[f.level]), _describe(f))
