@@ -23,6 +23,10 @@ COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 OPERATORS = (*COMPARE_OPS, "in", "not_in", "between", "matches", "contains", "is_null", "not_null")
 LOGIC = ("all", "any", "not")
 SCORE_COL = "__score"
+TEXT_HINT = (
+    "If it is a number column with stray text (N/A, Select…), set the leads input's "
+    "null_values: or types: {<column>: float}."
+)
 
 
 def dim_col(name: str) -> str:
@@ -228,9 +232,12 @@ def _literal(value: Any, dtype: pl.DataType, loc: Key, op: str) -> Any:
         "a date": isinstance(value, dt.date) or _iso_date(value) is not None,
     }[kind]
     if not ok:
-        raise _Problem(loc, f"'{op}' compares with {value!r}, but this field holds {kind}.")
+        hint = f" {TEXT_HINT}" if kind == "text" else ""
+        raise _Problem(loc, f"'{op}' compares with {value!r}, but this field holds {kind}.{hint}")
     if kind == "text" and op in ("gt", "gte", "lt", "lte", "between"):
-        raise _Problem(loc, f"'{op}' needs a number or date column; this field holds text.")
+        raise _Problem(
+            loc, f"'{op}' needs a number or date column; this field holds text. {TEXT_HINT}"
+        )
     if kind == "a date":
         return _as_date(value)
     return value

@@ -1,0 +1,124 @@
+"""Input options of DESIGN.md §2: types, null_values, split transition inputs, wide layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from funnelcli.cli import app
+from tests.conftest import BASE_POLICY, Project, invoke, report_json
+
+SCORED = BASE_POLICY.format(timezone="UTC").replace(
+    "aliases: [Marketing Qualified Lead]}", "requires: {field: size, gte: 50}}"
+)
+
+
+def _leads_with_sizes(project: Project, sizes: list[str]) -> None:
+    rows = "".join(f"L{i},2026-01-01,web,{s}\n" for i, s in enumerate(sizes))
+    project.write("leads.csv", "lead_id,created_at,channel,size\n" + rows)
+    project.write(
+        "transitions.csv",
+        "lead_id,stage,entered_at\n" + "".join(f"L{i},mql,2026-01-02\n" for i in range(len(sizes))),
+    )
+
+
+def test_type_comes_from_the_whole_column(project: Project) -> None:
+    # 2,000 integer sizes, then one decimal at the very end: the column is a float column
+    # and the comparison works on every row (51.5 >= 50; 3 of the ints are >= 50).
+    project.policy(SCORED)
+    _leads_with_sizes(project, ["10"] * 1997 + ["50", "60", "70", "51.5"])
+    assert report_json(project)["total"]["stages"]["mql"]["count"] == 4
+
+
+def test_stray_text_makes_a_text_column_with_a_hint(project: Project) -> None:
+    project.policy(SCORED)
+    _leads_with_sizes(project, ["60", "N/A"])
+    run = invoke("report", "--config", project.config)
+    assert run.exit_code == 2
+    assert "stages[1].requires.gte" in run.stderr
+    assert "null_values" in run.stderr and "types:" in run.stderr
+
+
+def test_null_values_fix_stray_text(project: Project) -> None:
+    project.policy(
+        SCORED.replace("leads: {path: leads.csv}", 'leads: {path: leads.csv, null_values: ["N/A"]}')
+    )
+    _leads_with_sizes(project, ["60", "N/A", "10"])
+    assert report_json(project)["total"]["stages"]["mql"]["count"] == 1
+
+
+def test_types_force_a_column_type(project: Project) -> None:
+    # Forced to float: "N/A" becomes null (comparison false) instead of making it text.
+    project.policy(
+        SCORED.replace("leads: {path: leads.csv}", "leads: {path: leads.csv, types: {size: float}}")
+    )
+    _leads_with_sizes(project, ["60", "N/A", "55.5"])
+    assert report_json(project)["total"]["stages"]["mql"]["count"] == 2
+
+
+def test_split_transition_inputs_with_fixed_stage(project: Project) -> None:
+    # CRMs export one file per object: MQL/SQL history, and a deals file whose won_date is
+    # the date each lead entered `won` (stage: won instead of a stage column).
+    project.policy(
+        BASE_POLICY.format(timezone="UTC").replace(
+            "  transitions: {path: transitions.csv}",
+            "  transitions:\n"
+            "    - {path: transitions.csv}\n"
+            "    - {path: deals.csv, stage: won, columns: {entered_at: won_date, lead_id: contact}}",
+        )
+    )
+    project.write("leads.csv", "lead_id,created_at,channel\nL1,2026-01-01,web\nL2,2026-01-01,web\n")
+    project.write("transitions.csv", "lead_id,stage,entered_at\nL1,mql,2026-01-02\n")
+    project.write("deals.csv", "deal,contact,won_date\nD1,L2,2026-01-09\n")
+    stages = report_json(project)["total"]["stages"]
+    # L1: mql only. L2: won only -> back-filled through mql and sql.
+    assert [stages[s]["count"] for s in ("mql", "sql", "won")] == [2, 1, 1]
+
+
+def test_transitions_optional_with_date_columns(project: Project) -> None:
+    policy = (
+        "version: 1\ninputs:\n  leads: {path: leads.csv}\nstages:\n  - {id: lead}\n"
+        '  - {id: mql, date_column: "MQL Date"}\n  - {id: won, date_column: "Won Date"}\n'
+    )
+    project.policy(policy)
+    project.write(
+        "leads.csv",
+        "lead_id,created_at,channel,MQL Date,Won Date\nL1,2026-01-01,web,2026-01-03,\n"
+        "L2,2026-01-01,web,,2026-01-05\nL3,2026-01-01,web,,\n",
+    )
+    data = report_json(project)
+    assert [data["total"]["stages"][s]["count"] for s in ("lead", "mql", "won")] == [3, 2, 1]
+    assert data["total"]["spend"] is None  # no spend input: every cost metric is null
+    assert data["total"]["cpl"] is None
+
+
+def test_transitions_required_when_a_stage_has_no_date_column(project: Project) -> None:
+    project.policy(
+        "version: 1\ninputs:\n  leads: {path: leads.csv}\nstages:\n  - {id: lead}\n  - {id: mql}\n"
+    )
+    run = invoke("report", "--config", project.config)
+    assert run.exit_code == 2
+    assert "no transitions input, but stages mql need CRM evidence" in run.stderr
+
+
+def test_policy_stage_crm_rows_count_for_earlier_stages(project: Project) -> None:
+    # sql is decided by the policy alone, but L1's CRM sql record (Jan 4) still proves mql
+    # (crm[mql] = min(first[mql], first[sql], ...)). at[mql] = Jan 4, at[sql] = at[mql].
+    project.policy(
+        BASE_POLICY.format(timezone="UTC").replace(
+            "{id: sql, name: SQL}", "{id: sql, name: SQL, evidence: policy}"
+        )
+    )
+    project.write("leads.csv", "lead_id,created_at,channel\nL1,2026-01-01,web\n")
+    project.write("transitions.csv", "lead_id,stage,entered_at\nL1,sql,2026-01-04\n")
+    stages = report_json(project)["total"]["stages"]
+    assert (stages["mql"]["count"], stages["sql"]["count"]) == (1, 1)
+    assert stages["mql"]["days"]["median"] == 3.0
+    assert stages["sql"]["days"]["median"] == 0.0
+
+
+def test_debug_shows_a_traceback(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["--debug", "report", "--config", str(tmp_path / "x.yaml")])
+    assert result.exit_code != 0
+    assert result.exception is not None and "not found" in str(result.exception)
