@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from funnelcli.errors import UsageError
@@ -30,15 +31,23 @@ def write_text(text: str, path: Path | None) -> None:
         sys.stdout.flush()
         return
     check_writable(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="")
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temp file beside ``path`` to write; renamed over ``path`` only if the block succeeds."""
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        Path(tmp).chmod(0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
-        Path(tmp).replace(path)
+        yield tmp
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
+        tmp.replace(path)
     except BaseException:
         with contextlib.suppress(OSError):
-            Path(tmp).unlink()
+            tmp.unlink()
         raise
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from funnelcli.errors import UsageError
+from funnelcli.output import atomic_path
 
 START = dt.datetime(2026, 5, 1)
 # channel: (share of leads, spend per day, campaigns, raw spellings seen in exports)
@@ -85,10 +86,11 @@ def write_sample(spec: SampleSpec, out: Path) -> list[Path]:
     paths = []
     for name, frame in frames.items():
         path = out / f"{name}.{spec.fmt}"
-        if spec.fmt == "parquet":
-            frame.write_parquet(path)
-        else:
-            frame.write_csv(path)
+        with atomic_path(path) as tmp:  # an interrupted run leaves no half-written file
+            if spec.fmt == "parquet":
+                frame.write_parquet(tmp)
+            else:
+                frame.write_csv(tmp)
         paths.append(path)
     return paths
 
