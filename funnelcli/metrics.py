@@ -38,11 +38,15 @@ class Query:
         return [PERIOD, *[c for c in self.by if c != PERIOD]] if self.every else list(self.by)
 
 
-def check_query(query: Query, leads_columns: list[str]) -> None:
-    """Refuse groupings the data cannot answer, before any work is done."""
+def check_window(query: Query) -> None:
+    """Refuse an empty window before any file is read."""
     if query.since and query.until and query.since > query.until:
         msg = f"--since {query.since} is after --until {query.until}; swap them."
         raise UsageError(msg)
+
+
+def check_groups(query: Query, leads_columns: list[str]) -> None:
+    """Refuse groupings the data cannot answer."""
     if PERIOD in query.by and not query.every:
         raise UsageError("--by period needs --every day|week|month|quarter.")
     usable = [c for c in leads_columns if not c.startswith("__")]

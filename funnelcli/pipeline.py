@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ from funnelcli.config import Policy, load_policy
 from funnelcli.dataset import Dataset, load_dataset
 from funnelcli.errors import InputError
 from funnelcli.findings import Finding
-from funnelcli.metrics import PERIOD, Query, build_report, check_query
+from funnelcli.metrics import PERIOD, Query, build_report, check_groups, check_window
 from funnelcli.model import CheckResult, Report
 from funnelcli.qualify import at_col, qualify, reached_col
 from funnelcli.quality import run_checks, sort_findings
@@ -30,7 +31,7 @@ class Prepared:
     compiled: CompiledPolicy
 
 
-def prepare(config: Path, extra_columns: set[str] = frozenset()) -> Prepared:  # type: ignore[assignment]
+def prepare(config: Path, extra_columns: Iterable[str] = ()) -> Prepared:
     """Load and validate the policy, read the inputs, compile the rules against them."""
     policy = load_policy(config)
     data = load_dataset(policy, referenced_fields(policy) | set(extra_columns))
@@ -42,12 +43,11 @@ def run_report(
     config: Path, query: Query, *, strict: bool = False, now: dt.datetime | None = None
 ) -> Report:
     """The cohort report, its warnings being every finding of the data-quality checks."""
-    # Check the flags against the config before reading any data: a typo fails fast.
-    check_query_dates(query)
+    check_window(query)  # before reading any data: a typo fails fast
     ready = prepare(config, {c for c in query.by if c != PERIOD})
     if strict:
         refuse_dropped_rows(ready.data.findings)
-    check_query(query, ready.data.leads.columns)
+    check_groups(query, ready.data.leads.columns)
     report = build_report(ready.policy, ready.data, ready.compiled, query)
     return replace(report, warnings=_findings(ready, now))
 
@@ -95,10 +95,6 @@ def refuse_dropped_rows(findings: list[Finding]) -> None:
         lines.append(f"  {f.id}: {f.message}{where}")
     msg = "--strict: some input rows cannot be used:\n" + "\n".join(lines)
     raise InputError(msg + "\nFix the export, or drop --strict to report without them.")
-
-
-def check_query_dates(query: Query) -> None:
-    check_query(Query(since=query.since, until=query.until, by=[]), [])
 
 
 def score_csv(config: Path) -> str:
