@@ -21,6 +21,7 @@ class Dataset:
     transitions: pl.DataFrame  # stage entries of known leads
     findings: list[Finding]
     rows: dict[str, int]  # data rows read per table
+    lead_columns: list[str]  # every column of the leads file (canonical names)
 
 
 def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
@@ -49,6 +50,7 @@ def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
         spend=spend.frame if spend else None,
         transitions=joined.filter(~unknown).drop("created_at"),
         findings=merge_findings(findings),
+        lead_columns=leads.headers,
         rows={
             "leads": leads.rows_read,
             "spend": spend.rows_read if spend else 0,

@@ -47,21 +47,33 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
                 f"{', '.join(n for n in schema.names() if n != ROW)}."
             )
             raise InputError(msg)
-    query = frame.select(_columns(policy, schema, extras))
+    stamps = {"created_at": (RAW_CREATED, schema["created_at"])}
+    for stage in policy.stages:
+        if stage.date_column:
+            stamps[date_col(stage.id)] = (raw_date_col(stage.id), schema[stage.date_column])
+    query = parse.with_timestamps(
+        frame.select(_columns(policy, schema, extras)), stamps, policy.timezone
+    )
     raw = collect(query.with_columns(pl.lit(source.name).alias(FILE)), source)
     raw = _type_extras(raw, schema, extras, spec.types, policy.timezone)
-    return _clean(raw)
+    loaded = _clean(raw)
+    loaded.headers = [n for n in schema.names() if n != ROW]
+    return loaded
+
+
+def raw_date_col(stage_id: str) -> str:
+    return f"__raw_date_{stage_id}"
 
 
 def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Expr]:
-    tz, col = policy.timezone, pl.col
+    """Canonical columns normalised; raw time cells kept for parsing and for examples."""
+    col = pl.col
     exprs = [
         col(ROW),
         parse.blank_to_null(col("lead_id")).alias("lead_id"),
-        parse.timestamp(col("created_at"), schema["created_at"], tz).alias("created_at"),
         parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
         parse.blank_to_null(col("channel")).is_null().alias(NO_CHANNEL),
-        col("created_at").cast(pl.String).alias(RAW_CREATED),
+        col("created_at").alias(RAW_CREATED),
     ]
     if "campaign" in schema:
         exprs.append(parse.normalise_campaign(col("campaign")).alias("campaign"))
@@ -69,11 +81,7 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Exp
         exprs.append(parse.blank_to_null(col("email")).str.to_lowercase().alias("email"))
     for stage in policy.stages:
         if stage.date_column:
-            raw = col(stage.date_column)
-            exprs.append(
-                parse.timestamp(raw, schema[stage.date_column], tz).alias(date_col(stage.id))
-            )
-            exprs.append(raw.cast(pl.String).alias(f"__raw_date_{stage.id}"))
+            exprs.append(col(stage.date_column).alias(raw_date_col(stage.id)))
     exprs += [col(name) for name in sorted(extras) if name in schema and name not in CANONICAL]
     return exprs
 
@@ -103,18 +111,16 @@ def _clean(raw: pl.DataFrame) -> Loaded:
         flagged(raw, "leads.bad_created_at", bad_created, pl.col(RAW_CREATED), total=total),
     )
     valid = raw.filter(~missing_id & pl.col("created_at").is_not_null())
-    # Earliest created_at wins; file order breaks ties (DESIGN.md §2).
-    ordered = valid.sort(["created_at", ROW])
-    first = pl.col("lead_id").is_first_distinct()
+    # Earliest created_at wins; file order breaks ties (DESIGN.md §2). Only the rows whose
+    # id repeats need sorting, so the usual export with unique ids costs one hash pass.
+    repeated = valid.filter(pl.col("lead_id").is_duplicated()).sort("created_at", ROW)
+    later = ~pl.col("lead_id").is_first_distinct()
     findings += keep_findings(
-        flagged(ordered, "leads.duplicate_id", ~first, pl.col("lead_id"), total=total),
-        flagged(
-            ordered.filter(first),
-            "leads.missing_channel",
-            pl.col(NO_CHANNEL),
-            pl.lit(""),
-            total=total,
-        ),
+        flagged(repeated, "leads.duplicate_id", later, pl.col("lead_id"), total=total)
     )
-    leads = ordered.filter(first).sort(ROW).drop(RAW_CREATED, NO_CHANNEL)
-    return Loaded(leads, findings, rows_read=total)
+    dropped = repeated.filter(later)[ROW]
+    leads = valid.filter(~pl.col(ROW).is_in(dropped.implode())) if dropped.len() else valid
+    findings += keep_findings(
+        flagged(leads, "leads.missing_channel", pl.col(NO_CHANNEL), pl.lit(""), total=total)
+    )
+    return Loaded(leads.drop(RAW_CREATED, NO_CHANNEL), findings, rows_read=total)

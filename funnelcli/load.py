@@ -31,6 +31,7 @@ class Loaded:
     frame: pl.DataFrame
     findings: list[Finding] = field(default_factory=list)
     rows_read: int = 0
+    headers: list[str] = field(default_factory=list)  # the file's columns, canonical names
 
 
 def source_for(policy: Policy, spec: InputSpec, loc: Key) -> Source:

@@ -41,8 +41,70 @@ def timestamp(col: pl.Expr, dtype: pl.DataType, tz: str) -> pl.Expr:
     return _parse_iso(col.cast(pl.String), tz)
 
 
+def with_timestamps(
+    frame: pl.LazyFrame, columns: dict[str, tuple[str, pl.DataType]], tz: str
+) -> pl.LazyFrame:
+    """Add ``out`` columns parsed from ``(source column, its dtype)`` by :func:`timestamp`.
+
+    Text goes through the common fixed formats first (fast); the general ISO parser (a
+    regex) only sees the cells they missed, the others reaching it as nulls, which cost
+    nothing. Each step is its own projection so that no sub-expression is evaluated twice.
+    """
+    text_cols = {o: src for o, (src, dtype) in columns.items() if not dtype.is_temporal()}
+    direct = {
+        o: timestamp(pl.col(src), dtype, tz)
+        for o, (src, dtype) in columns.items()
+        if dtype.is_temporal()
+    }
+    frame = frame.with_columns(**direct) if direct else frame
+    if not text_cols:
+        return frame
+    common = {}
+    for out, src in text_cols.items():
+        naive, utc = _parse_common(pl.col(src).cast(pl.String))
+        common[f"__n_{out}"], common[f"__u_{out}"] = naive, utc
+    frame = frame.with_columns(**common)
+    rest = {
+        f"__r_{out}": pl.when(pl.col(f"__n_{out}").is_null() & pl.col(f"__u_{out}").is_null())
+        .then(pl.col(src).cast(pl.String))
+        .str.extract_groups(_TS)
+        for out, src in text_cols.items()
+    }
+    frame = frame.with_columns(**rest)
+    final = {
+        out: pl.coalesce(
+            _localize(pl.col(f"__n_{out}"), tz),
+            pl.col(f"__u_{out}").dt.convert_time_zone(tz),
+            _from_parts(pl.col(f"__r_{out}"), tz),
+        )
+        for out in text_cols
+    }
+    temps = [f"__{k}_{out}" for out in text_cols for k in "nur"]
+    return frame.with_columns(**final).drop(temps)
+
+
+def _parse_common(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The shapes exports use most, parsed by fixed formats (fast): (naive, UTC) datetimes."""
+    size = text.str.len_bytes()
+    us = pl.Datetime("us")
+
+    def shaped(length: int, fmt: str, source: pl.Expr = text) -> pl.Expr:
+        return pl.when(size == length).then(source).str.strptime(us, fmt, strict=False)
+
+    day = shaped(10, "%Y-%m-%d")
+    spaced = shaped(19, "%Y-%m-%d %H:%M:%S")
+    tee = shaped(19, "%Y-%m-%dT%H:%M:%S", pl.when(spaced.is_null()).then(text))
+    minutes = shaped(16, "%Y-%m-%d %H:%M")
+    zulu = shaped(20, "%Y-%m-%dT%H:%M:%SZ").dt.replace_time_zone("UTC")
+    return pl.coalesce(day, spaced, tee, minutes), zulu
+
+
 def _parse_iso(text: pl.Expr, tz: str) -> pl.Expr:
-    parts = text.str.extract_groups(_TS)
+    return _from_parts(text.str.extract_groups(_TS), tz)
+
+
+def _from_parts(parts: pl.Expr, tz: str) -> pl.Expr:
+    """A datetime in ``tz`` from the named groups of the ISO regex."""
     f = parts.struct.field
     day = f("date").str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
     hour, minute = f("h").cast(pl.Int64), f("m").cast(pl.Int64)
@@ -74,9 +136,8 @@ def _localize(naive: pl.Expr, tz: str) -> pl.Expr:
     # A wall-clock time skipped by a DST change (e.g. midnight on 2017-10-15 in São Paulo)
     # is moved forward by the usual one-hour gap, to the first instant that exists.
     exact = naive.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-    shifted = (naive + pl.duration(hours=1)).dt.replace_time_zone(
-        tz, ambiguous="earliest", non_existent="null"
-    )
+    gap = pl.when(exact.is_null()).then(naive) + pl.duration(hours=1)
+    shifted = gap.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
     return pl.coalesce(exact, shifted)
 
 

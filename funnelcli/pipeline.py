@@ -47,7 +47,7 @@ def run_report(
     ready = prepare(config, {c for c in query.by if c != PERIOD})
     if strict:
         refuse_dropped_rows(ready.data.findings)
-    check_groups(query, ready.data.leads.columns)
+    check_groups(query, ready.data.lead_columns)
     report = build_report(ready.policy, ready.data, ready.compiled, query)
     return replace(report, warnings=_findings(ready, now))
 

@@ -31,24 +31,25 @@ def load_spend(policy: Policy) -> Loaded | None:
     frame = open_table(source, spec, SPEND_REQUIRED)
     schema = frame.collect_schema()
     query = frame.select(_columns(policy, schema)).with_columns(pl.lit(source.name).alias(FILE))
+    stamps = {"__stamp": (RAW_DATE, schema["date"])}
+    query = parse.with_timestamps(query, stamps, policy.timezone)
+    query = query.with_columns(pl.col("__stamp").dt.date().alias("date")).drop("__stamp")
     return _clean(collect(query, source), policy.currency)
 
 
 def _columns(policy: Policy, schema: pl.Schema) -> list[pl.Expr]:
     col = pl.col
-    date = parse.timestamp(col("date"), schema["date"], policy.timezone).dt.date()
     campaign = parse.normalise_campaign(col("campaign")) if "campaign" in schema else None
     currency = (
         parse.blank_to_null(col("currency")).str.to_uppercase() if "currency" in schema else None
     )
     return [
         col(ROW),
-        date.alias("date"),
         parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
         (campaign if campaign is not None else pl.lit(None, pl.String)).alias("campaign"),
         parse.amount_micros(col("amount"), schema["amount"]).alias("micros"),
         (currency if currency is not None else pl.lit(None, pl.String)).alias(CURRENCY),
-        col("date").cast(pl.String).alias(RAW_DATE),
+        col("date").alias(RAW_DATE),
         col("amount").cast(pl.String).alias(RAW_AMOUNT),
     ]
 

@@ -7,7 +7,7 @@ import polars as pl
 from funnelcli import parse
 from funnelcli.config import InputSpec, Policy
 from funnelcli.findings import Finding
-from funnelcli.leads import date_col
+from funnelcli.leads import date_col, raw_date_col
 from funnelcli.load import (
     FILE,
     TRANSITIONS_REQUIRED,
@@ -67,12 +67,11 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
         .str.to_lowercase()
         .replace_strict(stage_lookup(policy), default=None)
         .alias("stage"),
-        parse.timestamp(pl.col("entered_at"), schema["entered_at"], policy.timezone).alias(
-            "entered_at"
-        ),
         stage_raw.alias(RAW_STAGE),
-        pl.col("entered_at").cast(pl.String).alias(RAW_ENTERED),
+        pl.col("entered_at").alias(RAW_ENTERED),
     ).with_columns(pl.lit(source.name).alias(FILE))
+    stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
+    query = parse.with_timestamps(query, stamps, policy.timezone)
     return _clean(collect(query, source))
 
 
@@ -97,7 +96,7 @@ def _from_date_columns(policy: Policy, leads: pl.DataFrame) -> Loaded:
     for stage in policy.stages:
         if not stage.date_column:
             continue
-        value, raw = pl.col(date_col(stage.id)), pl.col(f"__raw_date_{stage.id}")
+        value, raw = pl.col(date_col(stage.id)), pl.col(raw_date_col(stage.id))
         bad = value.is_null() & parse.blank_to_null(raw).is_not_null()
         found: Finding | None = flagged(leads, "transitions.bad_entered_at", bad, raw)
         findings += keep_findings(found)
