@@ -1,0 +1,148 @@
+"""Benchmark: funnel against the polars floor, DuckDB SQL and pandas, as whole processes.
+
+    python bench/run.py [--sizes 1000000 10000000] [--formats csv parquet] [--runs 3]
+
+Data comes from `funnel sample --seed 7` (cached in bench/data/). Before any time counts,
+the DuckDB and pandas outputs are checked equal to funnel's JSON (per channel: leads, spend,
+stage counts, MQL and won days). Prints a Markdown table of median wall time, peak RSS and
+ratios, and writes it to bench/results/latest.md. Needs the `bench` extra (duckdb, pandas).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+FUNNEL = [PY, "-m", "funnelcli"]
+STAGES = ("mql", "sql", "qso", "won")
+
+
+def timed(cmd: list[str]) -> tuple[float, float, bytes]:
+    """Wall seconds, peak RSS in MiB and stdout of one run of ``cmd``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = proc.stdout.read() if proc.stdout else b""
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 1):  # check exits 1 on the sample's built-in faults
+        raise SystemExit(f"{' '.join(cmd)} failed with exit code {code}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def prepare(size: int, fmt: str) -> Path:
+    folder = HERE / "data" / f"{size}-{fmt}"
+    if not (folder / f"leads.{fmt}").exists():
+        print(f"generating {size:,} leads ({fmt})…", file=sys.stderr)
+        subprocess.run([*FUNNEL, "sample", "--leads", str(size), "--seed", "7",
+                        "--format", fmt, "--out", str(folder)], check=True)
+    from funnelcli.scaffold import starter_text
+
+    policy = starter_text(".").replace(".csv", f".{fmt}")
+    (folder / "funnel.yaml").write_text(policy)
+    return folder
+
+
+def commands(folder: Path, fmt: str) -> dict[str, list[str]]:
+    config = str(folder / "funnel.yaml")
+    return {
+        "funnel report": [*FUNNEL, "report", "-c", config, "--by", "channel", "-f", "json", "-q"],
+        "funnel check": [*FUNNEL, "check", "-c", config, "-f", "json"],
+        "polars floor": [PY, str(HERE / "floor.py"), str(folder), fmt],
+        "duckdb": [PY, str(HERE / "duckdb_report.py"), str(folder), fmt],
+        "pandas": [PY, str(HERE / "pandas_report.py"), str(folder), fmt],
+    }
+
+
+def same(funnel_json: bytes, other_json: bytes) -> str | None:
+    """None when the other tool's per-channel numbers equal funnel's; else what differs."""
+    rows = {r["group"]["channel"]: r for r in json.loads(funnel_json)["rows"]}
+    other = {r["channel"]: r for r in json.loads(other_json)}
+    if set(rows) != set(other):
+        return f"channels {sorted(rows)} vs {sorted(other)}"
+    for ch, want in rows.items():
+        got = other[ch]
+        pairs = [("leads", want["leads"], got["leads"]), ("spend", want["spend"], got["spend"])]
+        pairs += [(s, want["stages"][s]["count"], got[s]) for s in STAGES]
+        pairs += [
+            ("mql_days_median", want["stages"]["mql"]["days_from_lead"]["median"], got["mql_days_median"]),
+            ("mql_days_p90", want["stages"]["mql"]["days_from_lead"]["p90"], got["mql_days_p90"]),
+            ("won_days_median", want["stages"]["won"]["days"]["median"], got["won_days_median"]),
+        ]
+        for name, a, b in pairs:
+            if (a is None) != (b is None) or (a is not None and not math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-6)):
+                return f"{ch}.{name}: funnel {a} vs {b}"
+    return None
+
+
+def bench(size: int, fmt: str, runs: int) -> list[dict]:
+    folder = prepare(size, fmt)
+    cmds = commands(folder, fmt)
+    reference = timed(cmds["funnel report"])[2]
+    results = []
+    for name, cmd in cmds.items():
+        samples = [timed(cmd) for _ in range(runs)]
+        problem = same(reference, samples[0][2]) if name in ("duckdb", "pandas") else None
+        results.append({
+            "size": size, "format": fmt, "tool": name,
+            "seconds": statistics.median(s[0] for s in samples),
+            "rss": max(s[1] for s in samples), "problem": problem,
+        })
+        print(f"{size:,} {fmt} {name}: {results[-1]['seconds']:.2f}s "
+              f"{results[-1]['rss']:.0f} MiB {problem or ''}", file=sys.stderr)
+    return results
+
+
+def table(results: list[dict]) -> str:
+    lines = ["| leads | format | tool | median s | peak RSS MiB | time / floor | RSS / floor | funnel report time ÷ this |",
+             "|---:|---|---|---:|---:|---:|---:|---|"]
+    by_key = {(r["size"], r["format"], r["tool"]): r for r in results}
+    for r in results:
+        floor = by_key[(r["size"], r["format"], "polars floor")]
+        report = by_key[(r["size"], r["format"], "funnel report")]
+        verdict = ""
+        if r["tool"] in ("duckdb", "pandas"):
+            verdict = (f"{report['seconds'] / r['seconds']:.2f}" if not r["problem"]
+                       else f"not compared: {r['problem']}")
+        lines.append(
+            f"| {r['size']:,} | {r['format']} | {r['tool']} | {r['seconds']:.2f} | {r['rss']:.0f} | "
+            f"{r['seconds'] / floor['seconds']:.2f} | {r['rss'] / floor['rss']:.2f} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import polars
+
+    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, "
+            f"polars {polars.__version__}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--formats", nargs="+", default=["csv", "parquet"])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    results = [r for size in args.sizes for fmt in args.formats for r in bench(size, fmt, args.runs)]
+    text = f"Machine: {machine()}. Median of {args.runs} runs.\n\n{table(results)}\n"
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "latest.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
