@@ -11,15 +11,27 @@ from pathlib import Path
 
 import polars as pl
 
-LEAD_COLS = ["lead_id", "created_at", "channel", "campaign", "email", "company_size",
-             "job_title", "lead_type", "pages_viewed", "email_bounced", "budget", "timeline_days"]
+LEAD_COLS = [
+    "lead_id",
+    "created_at",
+    "channel",
+    "campaign",
+    "email",
+    "company_size",
+    "job_title",
+    "lead_type",
+    "pages_viewed",
+    "email_bounced",
+    "budget",
+    "timeline_days",
+]
 STAMP = {"created_at": "%Y-%m-%dT%H:%M:%SZ", "entered_at": "%Y-%m-%d %H:%M:%S", "date": "%Y-%m-%d"}
 
 
 def scan(path: Path) -> pl.LazyFrame:
     if path.suffix == ".parquet":
         return pl.scan_parquet(path)
-    return pl.scan_csv(path, schema_overrides={c: pl.String for c in STAMP})
+    return pl.scan_csv(path, schema_overrides=dict.fromkeys(STAMP, pl.String))
 
 
 def touch(frame: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
@@ -28,7 +40,9 @@ def touch(frame: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
         col = pl.col(c)
         if c in STAMP:
             col = col.str.strptime(pl.Datetime("us"), STAMP[c], strict=False)
-        exprs.append(col.max().alias(c) if c in STAMP or c not in ("lead_id", "email") else col.n_unique())
+        exprs.append(
+            col.max().alias(c) if c in STAMP or c not in ("lead_id", "email") else col.n_unique()
+        )
     return frame.select(exprs)
 
 

@@ -21,6 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+import polars
+
+from funnelcli.scaffold import starter_text
+
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 FUNNEL = [PY, "-m", "funnelcli"]
@@ -44,10 +48,21 @@ def prepare(size: int, fmt: str) -> Path:
     folder = HERE / "data" / f"{size}-{fmt}"
     if not (folder / f"leads.{fmt}").exists():
         print(f"generating {size:,} leads ({fmt})…", file=sys.stderr)
-        subprocess.run([*FUNNEL, "sample", "--leads", str(size), "--seed", "7",
-                        "--format", fmt, "--out", str(folder)], check=True)
-    from funnelcli.scaffold import starter_text
-
+        subprocess.run(
+            [
+                *FUNNEL,
+                "sample",
+                "--leads",
+                str(size),
+                "--seed",
+                "7",
+                "--format",
+                fmt,
+                "--out",
+                str(folder),
+            ],
+            check=True,
+        )
     policy = starter_text(".").replace(".csv", f".{fmt}")
     (folder / "funnel.yaml").write_text(policy)
     return folder
@@ -75,12 +90,18 @@ def same(funnel_json: bytes, other_json: bytes) -> str | None:
         pairs = [("leads", want["leads"], got["leads"]), ("spend", want["spend"], got["spend"])]
         pairs += [(s, want["stages"][s]["count"], got[s]) for s in STAGES]
         pairs += [
-            ("mql_days_median", want["stages"]["mql"]["days_from_lead"]["median"], got["mql_days_median"]),
+            (
+                "mql_days_median",
+                want["stages"]["mql"]["days_from_lead"]["median"],
+                got["mql_days_median"],
+            ),
             ("mql_days_p90", want["stages"]["mql"]["days_from_lead"]["p90"], got["mql_days_p90"]),
             ("won_days_median", want["stages"]["won"]["days"]["median"], got["won_days_median"]),
         ]
         for name, a, b in pairs:
-            if (a is None) != (b is None) or (a is not None and not math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-6)):
+            if (a is None) != (b is None) or (
+                a is not None and not math.isclose(a, b, rel_tol=1e-7, abs_tol=1e-6)
+            ):
                 return f"{ch}.{name}: funnel {a} vs {b}"
     return None
 
@@ -93,27 +114,40 @@ def bench(size: int, fmt: str, runs: int) -> list[dict]:
     for name, cmd in cmds.items():
         samples = [timed(cmd) for _ in range(runs)]
         problem = same(reference, samples[0][2]) if name in ("duckdb", "pandas") else None
-        results.append({
-            "size": size, "format": fmt, "tool": name,
-            "seconds": statistics.median(s[0] for s in samples),
-            "rss": max(s[1] for s in samples), "problem": problem,
-        })
-        print(f"{size:,} {fmt} {name}: {results[-1]['seconds']:.2f}s "
-              f"{results[-1]['rss']:.0f} MiB {problem or ''}", file=sys.stderr)
+        results.append(
+            {
+                "size": size,
+                "format": fmt,
+                "tool": name,
+                "seconds": statistics.median(s[0] for s in samples),
+                "rss": max(s[1] for s in samples),
+                "problem": problem,
+            }
+        )
+        print(
+            f"{size:,} {fmt} {name}: {results[-1]['seconds']:.2f}s "
+            f"{results[-1]['rss']:.0f} MiB {problem or ''}",
+            file=sys.stderr,
+        )
     return results
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| leads | format | tool | median s | peak RSS MiB | time / floor | RSS / floor | funnel report time ÷ this |",
-             "|---:|---|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| leads | format | tool | median s | peak RSS MiB | time / floor | RSS / floor | funnel report time ÷ this |",
+        "|---:|---|---|---:|---:|---:|---:|---|",
+    ]
     by_key = {(r["size"], r["format"], r["tool"]): r for r in results}
     for r in results:
         floor = by_key[(r["size"], r["format"], "polars floor")]
         report = by_key[(r["size"], r["format"], "funnel report")]
         verdict = ""
         if r["tool"] in ("duckdb", "pandas"):
-            verdict = (f"{report['seconds'] / r['seconds']:.2f}" if not r["problem"]
-                       else f"not compared: {r['problem']}")
+            verdict = (
+                f"{report['seconds'] / r['seconds']:.2f}"
+                if not r["problem"]
+                else f"not compared: {r['problem']}"
+            )
         lines.append(
             f"| {r['size']:,} | {r['format']} | {r['tool']} | {r['seconds']:.2f} | {r['rss']:.0f} | "
             f"{r['seconds'] / floor['seconds']:.2f} | {r['rss'] / floor['rss']:.2f} | {verdict} |"
@@ -122,13 +156,19 @@ def table(results: list[dict]) -> str:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    import polars
-
-    return (f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, "
-            f"polars {polars.__version__}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, "
+        f"polars {polars.__version__}"
+    )
 
 
 def main() -> None:
@@ -137,7 +177,9 @@ def main() -> None:
     parser.add_argument("--formats", nargs="+", default=["csv", "parquet"])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    results = [r for size in args.sizes for fmt in args.formats for r in bench(size, fmt, args.runs)]
+    results = [
+        r for size in args.sizes for fmt in args.formats for r in bench(size, fmt, args.runs)
+    ]
     text = f"Machine: {machine()}. Median of {args.runs} runs.\n\n{table(results)}\n"
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "latest.md").write_text(text)

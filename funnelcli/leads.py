@@ -90,15 +90,10 @@ def _type_extras(
     frame: pl.DataFrame, schema: pl.Schema, extras: set[str], forced: dict[str, str], tz: str
 ) -> pl.DataFrame:
     """Give each extra column the type its whole column supports (or the forced one)."""
-    casts = {}
-    for name in extras:
-        if name not in frame.columns or name in CANONICAL:
-            continue
-        kind = forced.get(name)
-        if kind is None and schema[name] == pl.String:
-            kind = parse.infer_type(frame[name].str.strip_chars().replace("", None))
-        if kind is not None:
-            casts[name] = parse.as_type(pl.col(name), kind, tz)
+    wanted = sorted(n for n in extras if n in frame.columns and n not in CANONICAL)
+    text = [n for n in wanted if n not in forced and schema[n] == pl.String]
+    kinds = {**parse.infer_types(frame, text), **{n: forced[n] for n in wanted if n in forced}}
+    casts = {name: parse.as_type(pl.col(name), kind, tz) for name, kind in kinds.items()}
     return frame.with_columns(**casts) if casts else frame
 
 
@@ -110,7 +105,8 @@ def _clean(raw: pl.DataFrame) -> Loaded:
         flagged(raw, "leads.missing_id", missing_id, pl.col(RAW_CREATED), total=total),
         flagged(raw, "leads.bad_created_at", bad_created, pl.col(RAW_CREATED), total=total),
     )
-    valid = raw.filter(~missing_id & pl.col("created_at").is_not_null())
+    usable = ~missing_id & pl.col("created_at").is_not_null()
+    valid = raw if not findings else raw.filter(usable)  # no copy when every row is usable
     # Earliest created_at wins; file order breaks ties (DESIGN.md §2). Only the rows whose
     # id repeats need sorting, so the usual export with unique ids costs one hash pass.
     repeated = valid.filter(pl.col("lead_id").is_duplicated()).sort("created_at", ROW)

@@ -56,14 +56,27 @@ def check_groups(query: Query, leads_columns: list[str]) -> None:
             raise UsageError(msg)
 
 
-def build_report(policy: Policy, data: Dataset, compiled: CompiledPolicy, query: Query) -> Report:
-    """The whole cohort report: one lazy query per side, collected together."""
+def build_report(
+    policy: Policy,
+    data: Dataset,
+    compiled: CompiledPolicy,
+    query: Query,
+    *,
+    qualified: pl.DataFrame | None = None,
+) -> Report:
+    """The whole cohort report: one lazy query per side, collected together.
+
+    ``qualified`` is every lead already qualified without a conversion window; qualification
+    is per lead, so the cohort can be cut from it instead of qualifying again.
+    """
     cols = query.group_by
-    cohort = _in_window(data.leads.lazy(), pl.col("created_at").dt.date(), query)
-    cohort = _with_period(cohort, pl.col("created_at").dt.date(), query.every)
-    funnel = qualify(
-        cohort, data.transitions.lazy(), policy, compiled, within_days=query.within_days
-    )
+    if qualified is None or query.within_days is not None:
+        leads, transitions = data.leads.lazy(), data.transitions.lazy()
+        every = qualify(leads, transitions, policy, compiled, within_days=query.within_days)
+    else:
+        every = qualified.lazy()
+    funnel = _in_window(every, pl.col("created_at").dt.date(), query)
+    funnel = _with_period(funnel, pl.col("created_at").dt.date(), query.every)
     aggs = _lead_aggs(policy.stage_ids)
     spend = _window_spend(data.spend, query)
     spendable = spend is not None and set(cols) <= SPEND_GROUPS

@@ -173,31 +173,37 @@ def normalise_campaign(col: pl.Expr) -> pl.Expr:
     return blank_to_null(col).str.to_lowercase()
 
 
-def infer_type(values: pl.Series) -> str:
-    """The type of a text column judged from every value: int, float, bool or str."""
-    present = values.drop_nulls()
+def infer_types(frame: pl.DataFrame, names: list[str]) -> dict[str, str]:
+    """The type each text column supports over every value: int, float, bool or str."""
+    return {name: _infer(frame[name].drop_nulls()) for name in names}
+
+
+def _infer(present: pl.Series) -> str:
+    # Cheapest tests first: a failed numeric cast stops at the first character.
     if present.len() == 0:
         return "str"
     if present.cast(pl.Int64, strict=False).null_count() == 0:
         return "int"
-    if present.str.contains(r"(?i)^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$").all():
+    floats = present.cast(pl.Float64, strict=False)
+    # Polars reads "inf" and "nan" as floats; a real number never contains an "n".
+    if floats.null_count() == 0 and not present.str.contains("(?i)n").any():
         return "float"
-    words = present.str.to_lowercase()
-    if words.is_in(["true", "false"]).all():
+    short = (present.str.len_bytes().max() or 0) <= len("false")
+    if short and present.str.to_lowercase().is_in(["true", "false"]).all():
         return "bool"
     return "str"
 
 
 def as_type(col: pl.Expr, kind: str, tz: str) -> pl.Expr:
     """Cast a text cell to ``kind``; unparsable values become null."""
-    text = blank_to_null(col)
     if kind == "int":
-        return text.cast(pl.Float64, strict=False).cast(pl.Int64, strict=False)
+        return col.cast(pl.Int64, strict=False)
     if kind == "float":
-        return text.cast(pl.Float64, strict=False)
+        return col.cast(pl.Float64, strict=False)
+    text = blank_to_null(col)
     if kind == "bool":
-        low = text.str.to_lowercase()
-        return pl.when(low.is_in(TRUE_WORDS)).then(True).when(low.is_in(FALSE_WORDS)).then(False)
+        words = dict.fromkeys(TRUE_WORDS, True) | dict.fromkeys(FALSE_WORDS, False)
+        return text.str.to_lowercase().replace_strict(words, default=None, return_dtype=pl.Boolean)
     if kind == "date":
         return timestamp(text, pl.String(), tz).dt.date()
     return text

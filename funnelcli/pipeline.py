@@ -29,14 +29,18 @@ class Prepared:
     policy: Policy
     data: Dataset
     compiled: CompiledPolicy
+    qualified: pl.DataFrame  # every lead: score, reached/at per stage, CRM evidence
 
 
 def prepare(config: Path, extra_columns: Iterable[str] = ()) -> Prepared:
-    """Load and validate the policy, read the inputs, compile the rules against them."""
+    """Load and validate the policy, read the inputs, compile the rules, qualify every lead
+    once (the report, the checks and `score` all read that one frame)."""
     policy = load_policy(config)
     data = load_dataset(policy, referenced_fields(policy) | set(extra_columns))
     compiled = compile_policy(policy, data.leads.schema)
-    return Prepared(policy, data, compiled)
+    leads, transitions = data.leads.lazy(), data.transitions.lazy()
+    qualified = qualify(leads, transitions, policy, compiled, keep_evidence=True).collect()
+    return Prepared(policy, data, compiled, qualified)
 
 
 def run_report(
@@ -48,7 +52,9 @@ def run_report(
     if strict:
         refuse_dropped_rows(ready.data.findings)
     check_groups(query, ready.data.lead_columns)
-    report = build_report(ready.policy, ready.data, ready.compiled, query)
+    report = build_report(
+        ready.policy, ready.data, ready.compiled, query, qualified=ready.qualified
+    )
     return replace(report, warnings=_findings(ready, now))
 
 
@@ -59,7 +65,9 @@ def run_check(
     ready = prepare(config)
     findings = _findings(ready, now)
     if targets:
-        report = build_report(ready.policy, ready.data, ready.compiled, Query())
+        report = build_report(
+            ready.policy, ready.data, ready.compiled, Query(), qualified=ready.qualified
+        )
         results = evaluate(ready.policy.targets, report.total)
         missed = missed_finding(results, ready.policy.source.path.name)
         findings = sort_findings(findings + ([missed] if missed else []))
@@ -68,7 +76,7 @@ def run_check(
 
 def _findings(ready: Prepared, now: dt.datetime | None) -> list[Finding]:
     now = now or dt.datetime.now(ZoneInfo(ready.policy.timezone))
-    return run_checks(ready.policy, ready.data, ready.compiled, now=now)
+    return run_checks(ready.policy, ready.data, ready.qualified, now=now)
 
 
 def _input_paths(policy: Policy) -> dict[str, str]:
@@ -109,7 +117,7 @@ def score_table(config: Path) -> pl.DataFrame:
     """One row per lead: id, each dimension, score, and each stage reached with its date."""
     ready = prepare(config)
     policy = ready.policy
-    funnel = qualify(ready.data.leads.lazy(), ready.data.transitions.lazy(), policy, ready.compiled)
+    funnel = ready.qualified.lazy()
     cols = [pl.col("lead_id"), pl.col("created_at"), pl.col("channel")]
     cols += [pl.col(dim_col(d)).alias(d) for d in policy.scoring.dimensions]
     cols.append(pl.col(SCORE_COL).alias("score"))

@@ -11,23 +11,25 @@ from funnelcli.config import Policy, QualitySpec
 from funnelcli.dataset import Dataset, merge_findings
 from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
 from funnelcli.load import FILE, flagged, keep_findings
-from funnelcli.qualify import first_col, first_entries, qualify, reached_col
+from funnelcli.qualify import first_col, first_entries, reached_col
 from funnelcli.readers import ROW
-from funnelcli.rules import CompiledPolicy
 
 _LOWER: dict[Severity, Severity] = {"error": "warning", "warning": "info", "info": "info"}
 
 
 def run_checks(
-    policy: Policy, data: Dataset, compiled: CompiledPolicy, *, now: dt.datetime
+    policy: Policy, data: Dataset, qualified: pl.DataFrame, *, now: dt.datetime
 ) -> list[Finding]:
-    """Every finding for this dataset, with the config's overrides applied, worst first."""
+    """Every finding for this dataset, with the config's overrides applied, worst first.
+
+    ``qualified``: every lead qualified with its CRM evidence kept (``keep_evidence``).
+    """
     found = [
         *data.findings,
         *_lead_checks(data.leads, now),
         *_spend_checks(data),
         *_transition_checks(policy, data),
-        *_policy_checks(policy, data, compiled),
+        *_policy_checks(policy, data, qualified.lazy()),
     ]
     return sort_findings(apply_overrides(merge_findings(found), policy.quality))
 
@@ -58,9 +60,18 @@ def _lead_checks(leads: pl.DataFrame, now: dt.datetime) -> list[Finding]:
     stamp = created.dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
     found = [flagged(leads, "leads.future_created_at", created > now, stamp)]
     if "email" in leads.columns:
-        ordered = leads.sort("created_at", ROW)
-        repeat = pl.col("email").is_not_null() & ~pl.col("email").is_first_distinct()
-        found.append(flagged(ordered, "leads.duplicate_email", repeat, pl.col("email")))
+        # Only leads whose e-mail repeats need ordering (earliest is the original).
+        shared = leads.filter(pl.col("email").is_not_null() & pl.col("email").is_duplicated())
+        repeat = ~pl.col("email").is_first_distinct()
+        found.append(
+            flagged(
+                shared.sort("created_at", ROW),
+                "leads.duplicate_email",
+                repeat,
+                pl.col("email"),
+                total=leads.height,
+            )
+        )
     return keep_findings(*found)
 
 
@@ -127,9 +138,17 @@ def _missing_days(spend: pl.DataFrame) -> Finding | None:
 
 
 def _transition_checks(policy: Policy, data: Dataset) -> list[Finding]:
-    trans = data.transitions.sort("entered_at", FILE, ROW)
-    repeat = ~pl.struct("lead_id", "stage").is_first_distinct()
-    found = [flagged(trans, "transitions.duplicate", repeat, pl.col("stage").cast(pl.String))]
+    key = pl.struct("lead_id", "stage")
+    repeated = data.transitions.filter(key.is_duplicated()).sort("entered_at", FILE, ROW)
+    found = [
+        flagged(
+            repeated,
+            "transitions.duplicate",
+            ~key.is_first_distinct(),
+            pl.col("stage").cast(pl.String),
+            total=data.transitions.height,
+        )
+    ]
     crm = [s.id for s in policy.stages[1:] if s.evidence == "crm"]
     wide = (
         data.leads.lazy()
@@ -162,10 +181,7 @@ def _transition_checks(policy: Policy, data: Dataset) -> list[Finding]:
     return keep_findings(*found)
 
 
-def _policy_checks(policy: Policy, data: Dataset, compiled: CompiledPolicy) -> list[Finding]:
-    funnel = qualify(
-        data.leads.lazy(), data.transitions.lazy(), policy, compiled, keep_evidence=True
-    )
+def _policy_checks(policy: Policy, data: Dataset, funnel: pl.LazyFrame) -> list[Finding]:
     gated = [s.id for s in policy.stages[1:] if s.requires is not None and s.evidence == "crm"]
     disagree = pl.lit(False)
     label = pl.lit(None, pl.String)
