@@ -51,8 +51,8 @@ def qualify(
 ) -> pl.LazyFrame:
     """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage.
 
-    ``keep_evidence`` keeps ``__crm_<s>`` and ``__ok_<s>`` for the checks that compare the
-    CRM's word with the policy's.
+    ``keep_evidence`` keeps ``__first_<s>``, ``__crm_<s>`` and ``__ok_<s>`` for the checks
+    that look at the CRM's records and compare its word with the policy's.
     """
     ids = policy.stage_ids
     frame = score_leads(leads, compiled).join(
@@ -73,7 +73,7 @@ def qualify(
     for prev, stage in itertools.pairwise(policy.stages):
         frame = frame.with_columns(_step(prev.id, stage.id, stage.evidence, created, within_days))
     if keep_evidence:
-        return frame.drop([first_col(i) for i in ids])
+        return frame
     return frame.drop(
         [c for i in ids for c in (first_col(i), _ok_col(i), f"__crm_{i}")], strict=False
     )

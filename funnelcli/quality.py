@@ -11,7 +11,7 @@ from funnelcli.config import Policy, QualitySpec
 from funnelcli.dataset import Dataset, merge_findings
 from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
 from funnelcli.load import FILE, flagged, keep_findings
-from funnelcli.qualify import first_col, first_entries, reached_col
+from funnelcli.qualify import first_col, reached_col
 from funnelcli.readers import ROW
 
 _LOWER: dict[Severity, Severity] = {"error": "warning", "warning": "info", "info": "info"}
@@ -28,7 +28,7 @@ def run_checks(
         *data.findings,
         *_lead_checks(data.leads, now),
         *_spend_checks(data),
-        *_transition_checks(policy, data),
+        *_transition_checks(policy, data, qualified),
         *_policy_checks(policy, data, qualified.lazy()),
     ]
     return sort_findings(apply_overrides(merge_findings(found), policy.quality))
@@ -137,7 +137,7 @@ def _missing_days(spend: pl.DataFrame) -> Finding | None:
     return Finding("spend.missing_days", missing.height, examples, total=expected.height)
 
 
-def _transition_checks(policy: Policy, data: Dataset) -> list[Finding]:
+def _transition_checks(policy: Policy, data: Dataset, wide: pl.DataFrame) -> list[Finding]:
     key = pl.struct("lead_id", "stage")
     repeated = data.transitions.filter(key.is_duplicated()).sort("entered_at", FILE, ROW)
     found = [
@@ -150,12 +150,6 @@ def _transition_checks(policy: Policy, data: Dataset) -> list[Finding]:
         )
     ]
     crm = [s.id for s in policy.stages[1:] if s.evidence == "crm"]
-    wide = (
-        data.leads.lazy()
-        .select(FILE, ROW, "lead_id")
-        .join(first_entries(data.transitions.lazy(), crm), on="lead_id", how="inner")
-        .collect()
-    )
     firsts = [pl.col(first_col(s)) for s in crm]
     skipped = (
         pl.any_horizontal(
