@@ -10,8 +10,11 @@ from funnelcli.config import Policy
 from funnelcli.findings import MAX_EXAMPLES, Finding
 from funnelcli.leads import load_leads
 from funnelcli.load import flagged, keep_findings
+from funnelcli.readers import ROW
 from funnelcli.spend import load_spend
 from funnelcli.transitions import load_transitions
+
+LEAD_KEY = "__lead_row"
 
 
 @dataclass
@@ -29,7 +32,10 @@ def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
     leads = load_leads(policy, extras)
     spend = load_spend(policy)
     trans = load_transitions(policy, leads.frame)
-    joined = trans.frame.join(leads.frame.select("lead_id", "created_at"), on="lead_id", how="left")
+    # Each entry gets its lead's row number (LEAD_KEY): later joins and group-bys then work
+    # on integers instead of id strings.
+    keys = leads.frame.select("lead_id", "created_at", pl.col(ROW).alias(LEAD_KEY))
+    joined = trans.frame.join(keys, on="lead_id", how="left")
     read = trans.rows_read
     unknown = pl.col("created_at").is_null()
     early = pl.col("entered_at") < pl.col("created_at")
@@ -48,7 +54,7 @@ def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
     return Dataset(
         leads=leads.frame,
         spend=spend.frame if spend else None,
-        transitions=joined.filter(~unknown).drop("created_at"),
+        transitions=joined.filter(~unknown).drop("created_at"),  # keeps LEAD_KEY
         findings=merge_findings(findings),
         lead_columns=leads.headers,
         rows={

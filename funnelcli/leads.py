@@ -15,6 +15,7 @@ from funnelcli.load import (
     flagged,
     keep_findings,
     open_table,
+    repeated_rows,
     source_for,
 )
 from funnelcli.readers import ROW
@@ -109,7 +110,7 @@ def _clean(raw: pl.DataFrame) -> Loaded:
     valid = raw if not findings else raw.filter(usable)  # no copy when every row is usable
     # Earliest created_at wins; file order breaks ties (DESIGN.md §2). Only the rows whose
     # id repeats need sorting, so the usual export with unique ids costs one hash pass.
-    repeated = valid.filter(pl.col("lead_id").is_duplicated()).sort("created_at", ROW)
+    repeated = repeated_rows(valid, pl.col("lead_id")).sort("created_at", ROW)
     later = ~pl.col("lead_id").is_first_distinct()
     findings += keep_findings(
         flagged(repeated, "leads.duplicate_id", later, pl.col("lead_id"), total=total)

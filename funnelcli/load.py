@@ -98,6 +98,19 @@ def flagged(
     return Finding(code, hits.height, examples, total=total or frame.height, context=context or {})
 
 
+def repeated_rows(frame: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
+    """The rows of ``frame`` whose ``key`` occurs more than once.
+
+    Comparing 64-bit hashes first is several times cheaper than comparing strings: when all
+    hashes differ no key can repeat; otherwise only rows with a repeated hash are compared
+    exactly (so a hash collision never counts as a repeat).
+    """
+    hashed = key.hash()
+    if frame.select(hashed.n_unique()).item() == frame.height:
+        return frame.clear()
+    return frame.filter(hashed.is_duplicated()).filter(key.is_duplicated())
+
+
 def keep_findings(*found: Finding | None) -> list[Finding]:
     return [f for f in found if f is not None]
 

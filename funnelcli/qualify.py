@@ -7,6 +7,8 @@ import itertools
 import polars as pl
 
 from funnelcli.config import Policy
+from funnelcli.dataset import LEAD_KEY
+from funnelcli.readers import ROW
 from funnelcli.rules import SCORE_COL, CompiledPolicy, dim_col
 
 
@@ -33,9 +35,10 @@ def score_leads(leads: pl.LazyFrame, compiled: CompiledPolicy) -> pl.LazyFrame:
 
 
 def first_entries(transitions: pl.LazyFrame, stage_ids: list[str]) -> pl.LazyFrame:
-    """``first[s]``: each lead's earliest entry into each stage, one row per lead."""
+    """``first[s]``: each lead's earliest entry into each stage, one row per lead (by its
+    row number, LEAD_KEY, which the dataset attached to every entry)."""
     stage, at = pl.col("stage"), pl.col("entered_at")
-    return transitions.group_by("lead_id").agg(
+    return transitions.group_by(LEAD_KEY).agg(
         at.filter(stage == s).min().alias(first_col(s)) for s in stage_ids
     )
 
@@ -56,7 +59,7 @@ def qualify(
     """
     ids = policy.stage_ids
     frame = score_leads(leads, compiled).join(
-        first_entries(transitions, ids), on="lead_id", how="left"
+        first_entries(transitions, ids), left_on=ROW, right_on=LEAD_KEY, how="left"
     )
     frame = frame.with_columns(
         **{_ok_col(s): compiled.requires[s].fill_null(False) for s in ids[1:]},

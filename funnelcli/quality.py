@@ -10,7 +10,7 @@ import polars as pl
 from funnelcli.config import Policy, QualitySpec
 from funnelcli.dataset import Dataset, merge_findings
 from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
-from funnelcli.load import FILE, flagged, keep_findings
+from funnelcli.load import FILE, flagged, keep_findings, repeated_rows
 from funnelcli.qualify import first_col, reached_col
 from funnelcli.readers import ROW
 
@@ -61,7 +61,7 @@ def _lead_checks(leads: pl.DataFrame, now: dt.datetime) -> list[Finding]:
     found = [flagged(leads, "leads.future_created_at", created > now, stamp)]
     if "email" in leads.columns:
         # Only leads whose e-mail repeats need ordering (earliest is the original).
-        shared = leads.filter(pl.col("email").is_not_null() & pl.col("email").is_duplicated())
+        shared = repeated_rows(leads, pl.col("email")).filter(pl.col("email").is_not_null())
         repeat = ~pl.col("email").is_first_distinct()
         found.append(
             flagged(
@@ -139,7 +139,7 @@ def _missing_days(spend: pl.DataFrame) -> Finding | None:
 
 def _transition_checks(policy: Policy, data: Dataset, wide: pl.DataFrame) -> list[Finding]:
     key = pl.struct("lead_id", "stage")
-    repeated = data.transitions.filter(key.is_duplicated()).sort("entered_at", FILE, ROW)
+    repeated = repeated_rows(data.transitions, key).sort("entered_at", FILE, ROW)
     found = [
         flagged(
             repeated,
