@@ -15,6 +15,7 @@ from rich.console import Console
 from funnelcli import __version__, scaffold
 from funnelcli.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, FunnelError, UsageError
 from funnelcli.metrics import Query
+from funnelcli.model import Report
 from funnelcli.output import check_writable, write_text
 from funnelcli.pipeline import run_check, run_report, score_csv
 from funnelcli.render import check as check_render
@@ -155,7 +156,7 @@ def report(
     _guard(ctx, work)
 
 
-def _emit_report(result: Any, fmt: ReportFormat, output: Path | None) -> None:
+def _emit_report(result: Report, fmt: ReportFormat, output: Path | None) -> None:
     if fmt is ReportFormat.table and output is None and sys.stdout.isatty():
         Console().print(table_render.renderable(result))
         return

@@ -12,6 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
@@ -101,11 +102,13 @@ def _utf8_bytes(source: Source) -> bytes | None:
 
 
 def _header(source: Source, data: bytes | None) -> list[str]:
+    """The header row's cells (csv module on the first 64 KiB: quoted names work)."""
     raw = data if data is not None else _head_bytes(source.path)
-    text = raw.decode("utf-8-sig", errors="strict") if _valid_utf8(raw) else None
-    if text is None:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
         _raise_not_utf8(source)
-    first = next(csv.reader(io.StringIO(text), delimiter=source.delimiter), None)  # type: ignore[arg-type]
+    first = next(csv.reader(io.StringIO(text), delimiter=source.delimiter), None)
     if not first:
         msg = f"{source.path}: the file is empty; it needs a header row and data rows."
         raise InputError(msg)
@@ -117,14 +120,6 @@ def _head_bytes(path: Path, size: int = 1 << 16) -> bytes:
         head = handle.read(size)
     # Cut at the last newline so that a multi-byte character is never split.
     return head if len(head) < size else head[: head.rfind(b"\n") + 1] or head
-
-
-def _valid_utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _check_header(source: Source, names: list[str]) -> None:
@@ -188,7 +183,7 @@ def _check_quotes(source: Source, data: bytes | None, line: int) -> None:
         raise InputError(msg) from None
 
 
-def _raise_not_utf8(source: Source) -> None:
+def _raise_not_utf8(source: Source) -> NoReturn:
     with source.path.open("rb") as handle:
         for row, line in enumerate(handle):
             try:
