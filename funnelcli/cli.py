@@ -23,6 +23,7 @@ from funnelcli.render import csv as csv_render
 from funnelcli.render import json as json_render
 from funnelcli.render import markdown as md_render
 from funnelcli.render import table as table_render
+from funnelcli.render.progress import progress
 from funnelcli.sample import SampleSpec, write_sample
 
 EXIT_BUG = 70
@@ -148,7 +149,8 @@ def report(
             every.value if every else None,
             days,
         )
-        result = run_report(config, query, strict=strict)
+        with progress(stderr, enabled=not quiet) as step:
+            result = run_report(config, query, strict=strict, step=step)
         _emit_report(result, fmt, output)
         if not quiet:
             table_render.render_warnings(stderr, result.warnings)
@@ -178,7 +180,8 @@ def check(
     def work() -> str:
         if output is not None:
             check_writable(output)
-        result = run_check(config, targets=targets)
+        with progress(stderr, enabled=True) as step:
+            result = run_check(config, targets=targets, step=step)
         if fmt is CheckFormat.table and output is None and sys.stdout.isatty():
             Console().print(check_render.renderable(result))
         else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import polars as pl
@@ -15,6 +16,11 @@ from funnelcli.spend import load_spend
 from funnelcli.transitions import load_transitions
 
 LEAD_KEY = "__lead_row"
+Step = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """A ``step`` callback that shows nothing."""
 
 
 @dataclass
@@ -27,10 +33,16 @@ class Dataset:
     lead_columns: list[str]  # every column of the leads file (canonical names)
 
 
-def load_dataset(policy: Policy, extras: set[str]) -> Dataset:
-    """Read every input once; ``extras`` are the lead columns rules and ``--by`` need."""
+def load_dataset(policy: Policy, extras: set[str], step: Step = quiet) -> Dataset:
+    """Read every input once; ``extras`` are the lead columns rules and ``--by`` need.
+
+    ``step`` is told what is being done next (the CLI shows it as progress)."""
+    step(f"reading leads ({policy.resolve(policy.inputs.leads).name})")
     leads = load_leads(policy, extras)
+    if policy.inputs.spend is not None:
+        step(f"reading spend ({policy.resolve(policy.inputs.spend).name})")
     spend = load_spend(policy)
+    step(f"reading stage transitions of {leads.frame.height:,} leads")
     trans = load_transitions(policy, leads.frame)
     # Each entry gets its lead's row number (LEAD_KEY): later joins and group-bys then work
     # on integers instead of id strings.

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from funnelcli.config import Policy, load_policy
-from funnelcli.dataset import Dataset, load_dataset
+from funnelcli.dataset import Dataset, Step, load_dataset, quiet
 from funnelcli.errors import InputError
 from funnelcli.findings import Finding
 from funnelcli.metrics import PERIOD, Query, build_report, check_groups, check_window
@@ -32,37 +32,46 @@ class Prepared:
     qualified: pl.DataFrame  # every lead: score, reached/at per stage, CRM evidence
 
 
-def prepare(config: Path, extra_columns: Iterable[str] = ()) -> Prepared:
+def prepare(config: Path, extra_columns: Iterable[str] = (), step: Step = quiet) -> Prepared:
     """Load and validate the policy, read the inputs, compile the rules, qualify every lead
     once (the report, the checks and `score` all read that one frame)."""
     policy = load_policy(config)
-    data = load_dataset(policy, referenced_fields(policy) | set(extra_columns))
+    data = load_dataset(policy, referenced_fields(policy) | set(extra_columns), step)
     compiled = compile_policy(policy, data.leads.schema)
+    step(f"qualifying {data.leads.height:,} leads")
     leads, transitions = data.leads.lazy(), data.transitions.lazy()
     qualified = qualify(leads, transitions, policy, compiled, keep_evidence=True).collect()
     return Prepared(policy, data, compiled, qualified)
 
 
 def run_report(
-    config: Path, query: Query, *, strict: bool = False, now: dt.datetime | None = None
+    config: Path,
+    query: Query,
+    *,
+    strict: bool = False,
+    now: dt.datetime | None = None,
+    step: Step = quiet,
 ) -> Report:
     """The cohort report, its warnings being every finding of the data-quality checks."""
     check_window(query)  # before reading any data: a typo fails fast
-    ready = prepare(config, {c for c in query.by if c != PERIOD})
+    ready = prepare(config, {c for c in query.by if c != PERIOD}, step)
     if strict:
         refuse_dropped_rows(ready.data.findings)
     check_groups(query, ready.data.lead_columns)
+    step("measuring")
     report = build_report(
         ready.policy, ready.data, ready.compiled, query, qualified=ready.qualified
     )
+    step("checking data quality")
     return replace(report, warnings=_findings(ready, now))
 
 
 def run_check(
-    config: Path, *, targets: bool = False, now: dt.datetime | None = None
+    config: Path, *, targets: bool = False, now: dt.datetime | None = None, step: Step = quiet
 ) -> CheckResult:
     """All data-quality findings; with ``targets``, also the policy's targets on the report."""
-    ready = prepare(config)
+    ready = prepare(config, step=step)
+    step("checking data quality")
     findings = _findings(ready, now)
     if targets:
         report = build_report(

@@ -10,12 +10,15 @@ import signal
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from funnelcli.metrics import Query
 from funnelcli.pipeline import run_report
+from funnelcli.render.progress import progress
 from funnelcli.scaffold import starter_text
 from tests.conftest import ROOT, Project, invoke, report_json
 
@@ -231,3 +234,29 @@ def test_ctrl_c_exits_130_without_partial_files(tmp_path: Path) -> None:
     assert "interrupted" in err
     assert "Traceback" not in err
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_progress_steps_are_reported(small: Project) -> None:
+    # The CLI shows these on a terminal (stderr spinner); piped or in tests it shows nothing.
+    steps: list[str] = []
+    run_report(small.config, Query(), step=steps.append)
+    assert steps == [
+        "reading leads (leads.csv)",
+        "reading spend (spend.csv)",
+        "reading stage transitions of 2 leads",
+        "qualifying 2 leads",
+        "measuring",
+        "checking data quality",
+    ]
+    assert "reading" not in invoke("report", "--config", small.config).stderr
+
+
+def test_progress_spinner_on_a_terminal() -> None:
+    out = StringIO()
+    console = Console(file=out, force_terminal=True, width=80)
+    with progress(console, enabled=True) as step:
+        step("reading leads")
+    with progress(console, enabled=False) as step:
+        step("hidden")
+    assert "reading leads" in out.getvalue()
+    assert "hidden" not in out.getvalue()
