@@ -15,6 +15,7 @@ from funnelcli.config import Policy, load_policy
 from funnelcli.dataset import Dataset, Step, load_dataset, quiet
 from funnelcli.errors import InputError
 from funnelcli.findings import Finding
+from funnelcli.load import FILE
 from funnelcli.metrics import PERIOD, Query, build_report, check_groups, check_window
 from funnelcli.model import CheckResult, Report
 from funnelcli.qualify import at_col, qualify, reached_col
@@ -35,12 +36,18 @@ class Prepared:
 def prepare(config: Path, extra_columns: Iterable[str] = (), step: Step = quiet) -> Prepared:
     """Load and validate the policy, read the inputs, compile the rules, qualify every lead
     once (the report, the checks and `score` all read that one frame)."""
+    extra = sorted(set(extra_columns))
     policy = load_policy(config)
-    data = load_dataset(policy, referenced_fields(policy) | set(extra_columns), step)
+    data = load_dataset(policy, referenced_fields(policy) | set(extra), step)
     compiled = compile_policy(policy, data.leads.schema)
     step(f"qualifying {data.leads.height:,} leads")
     leads, transitions = data.leads.lazy(), data.transitions.lazy()
-    qualified = qualify(leads, transitions, policy, compiled, keep_evidence=True).collect()
+    # Carry only what reports, checks and `score` read, not every column the rules used.
+    base = [FILE, ROW, "lead_id", "created_at", "channel", "campaign", *extra]
+    keep = list(dict.fromkeys(c for c in base if c in data.leads.columns))
+    qualified = qualify(
+        leads, transitions, policy, compiled, keep_evidence=True, keep=keep
+    ).collect()
     return Prepared(policy, data, compiled, qualified)
 
 

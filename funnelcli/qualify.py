@@ -51,18 +51,23 @@ def qualify(
     *,
     within_days: float | None = None,
     keep_evidence: bool = False,
+    keep: list[str] | None = None,
 ) -> pl.LazyFrame:
     """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage.
 
     ``keep_evidence`` keeps ``__first_<s>``, ``__crm_<s>`` and ``__ok_<s>`` for the checks
-    that look at the CRM's records and compare its word with the policy's.
+    that look at the CRM's records and compare its word with the policy's. ``keep`` names
+    the lead columns to carry (default all); the rules are applied before the others go.
     """
     ids = policy.stage_ids
-    frame = score_leads(leads, compiled).join(
-        first_entries(transitions, ids), left_on=ROW, right_on=LEAD_KEY, how="left"
+    scored = score_leads(leads, compiled).with_columns(
+        **{_ok_col(s): compiled.requires[s].fill_null(False) for s in ids[1:]}
     )
+    if keep is not None:
+        computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
+        scored = scored.select(*keep, *computed, *(_ok_col(s) for s in ids[1:]))
+    frame = scored.join(first_entries(transitions, ids), left_on=ROW, right_on=LEAD_KEY, how="left")
     frame = frame.with_columns(
-        **{_ok_col(s): compiled.requires[s].fill_null(False) for s in ids[1:]},
         # crm[s] = min(first[t] for t ≥ s): a later stage's record implies the earlier ones.
         **{
             f"__crm_{s}": pl.min_horizontal(first_col(t) for t in ids[i:])
