@@ -117,7 +117,8 @@ def _clean(raw: pl.DataFrame) -> Loaded:
     )
     dropped = repeated.filter(later)[ROW]
     leads = valid.filter(~pl.col(ROW).is_in(dropped.implode())) if dropped.len() else valid
+    no_value = pl.lit(None, pl.String)
     findings += keep_findings(
-        flagged(leads, "leads.missing_channel", pl.col(NO_CHANNEL), pl.lit(""), total=total)
+        flagged(leads, "leads.missing_channel", pl.col(NO_CHANNEL), no_value, total=total)
     )
     return Loaded(leads.drop(RAW_CREATED, NO_CHANNEL), findings, rows_read=total)
