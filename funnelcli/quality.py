@@ -108,7 +108,8 @@ def _unmatched(frame: pl.DataFrame, other: pl.DataFrame, code: str) -> Finding |
     ``unknown`` (no channel at all) is left out: leads.missing_channel reports it.
     """
     named = frame.filter(pl.col("channel") != "unknown")
-    firsts = named.sort(ROW).unique("channel", keep="first", maintain_order=True)
+    # Frames are in file order, so the first row of each channel is its earliest.
+    firsts = named.unique("channel", keep="first", maintain_order=True)
     missing = firsts.filter(~pl.col("channel").is_in(other["channel"].unique().implode()))
     if missing.height == 0:
         return None
@@ -123,7 +124,6 @@ def _missing_days(spend: pl.DataFrame) -> Finding | None:
         pl.col("date").min().alias("lo"),
         pl.col("date").max().alias("hi"),
         pl.col("date").sort().diff().dt.total_days().median().alias("gap"),
-        pl.len().alias("have"),
     )
     daily = spans.filter(pl.col("gap") == 1)
     expected = daily.select("channel", pl.date_ranges("lo", "hi", "1d").alias("date")).explode(
