@@ -258,9 +258,25 @@ def _spend(rng: np.random.Generator, days: int) -> pl.DataFrame:
     )
     frame = pl.concat([frame.filter(~display), monthly]).sort("date", "campaign")
     # Ad platforms export "$1,234.50"; the spend file mixes both styles.
-    styled = pl.col("amount").map_elements(lambda a: f"${a:,.2f}", return_dtype=pl.String)
+    styled = _dollars(pl.col("amount"))
     dollar = pl.Series(rng.random(frame.height) < 0.3)
     return frame.with_columns(
         pl.when(dollar).then(styled).otherwise(pl.col("amount").cast(pl.String)).alias("amount"),
         pl.lit("USD").alias("currency"),
     )
+
+
+def _dollars(amount: pl.Expr) -> pl.Expr:
+    """``$1,234.50`` for amounts below a billion (vectorised, as ad platforms print them)."""
+    cents = (amount * 100).round(0).cast(pl.Int64)
+    units, frac = cents // 100, (cents % 100).cast(pl.String).str.zfill(2)
+    millions, thousands, ones = units // 1_000_000, (units // 1000) % 1000, units % 1000
+    pad = {n: e.cast(pl.String).str.zfill(3) for n, e in (("t", thousands), ("o", ones))}
+    body = (
+        pl.when(millions > 0)
+        .then(pl.format("{},{},{}", millions, pad["t"], pad["o"]))
+        .when(thousands > 0)
+        .then(pl.format("{},{}", thousands, pad["o"]))
+        .otherwise(ones.cast(pl.String))
+    )
+    return pl.format("${}.{}", body, frac)
