@@ -99,7 +99,7 @@ def render_warnings(console: Console, warnings: list[Finding]) -> None:
         where = f" — first rows in {w.examples[0].file}: {rows}" if rows and w.examples else ""
         style = "red" if w.level == "error" else "yellow" if w.level == "warning" else "dim"
         line = f"data {w.level}: {w.id}: {w.message}{where}"
-        console.print(Text(line, style=style), soft_wrap=True)
+        console.print(Text(line, style=style), soft_wrap=not console.is_terminal)
     if info:
         text = f"data info: {', '.join(info)} (details: funnel check)"
-        console.print(Text(text, style="dim"), soft_wrap=True)
+        console.print(Text(text, style="dim"), soft_wrap=not console.is_terminal)
