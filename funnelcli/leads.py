@@ -18,7 +18,7 @@ from funnelcli.load import (
     repeated_rows,
     source_for,
 )
-from funnelcli.readers import ROW
+from funnelcli.readers import MAYBE_SHORT, ROW
 
 CANONICAL = ("lead_id", "created_at", "channel", "campaign", "email")
 RAW_CREATED = "__raw_created_at"
@@ -71,6 +71,7 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Exp
     col = pl.col
     exprs = [
         col(ROW),
+        col(MAYBE_SHORT),
         parse.blank_to_null(col("lead_id")).alias("lead_id"),
         parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
         parse.blank_to_null(col("channel")).is_null().alias(NO_CHANNEL),

@@ -14,7 +14,7 @@ import polars as pl
 from funnelcli.config import InputSpec, Policy
 from funnelcli.errors import InputError
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
-from funnelcli.readers import ROW, Source, scan
+from funnelcli.readers import MAYBE_SHORT, ROW, Source, scan, verify_structure
 from funnelcli.yamlsrc import Key
 
 Table = Literal["leads", "spend", "transitions"]
@@ -116,10 +116,15 @@ def keep_findings(*found: Finding | None) -> list[Finding]:
 
 
 def collect(frame: pl.LazyFrame, source: Source) -> pl.DataFrame:
-    """Run a table's one query; a parse failure inside polars is an unusable file."""
+    """Run a table's one query (it must carry MAYBE_SHORT); an unreadable or ragged file
+    is an InputError naming the first bad row."""
     try:
-        return frame.collect()
+        table = frame.collect()
     except pl.exceptions.PolarsError as err:
+        verify_structure(source)  # names the ragged row or open quote when there is one
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         msg = f"{source.path}: cannot be read ({first}). Check the file is a complete export."
         raise InputError(msg) from None
+    if table[MAYBE_SHORT].any():
+        verify_structure(source)
+    return table.drop(MAYBE_SHORT)

@@ -19,6 +19,9 @@ import polars as pl
 from funnelcli.errors import InputError
 
 ROW = "__row"
+# True where the file's last column is empty: a row with too few cells is always such a
+# row, so only files that have some are re-read line by line to look for ragged rows.
+MAYBE_SHORT = "__maybe_short"
 _UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
 
 
@@ -64,15 +67,14 @@ def _scan_parquet(source: Source) -> pl.LazyFrame:
         raise InputError(msg) from None
     _check_header(source, names)
     frame = frame.rename({n: n.strip() for n in names})
-    return frame.with_row_index(ROW, offset=1)
+    return frame.with_row_index(ROW, offset=1).with_columns(pl.lit(False).alias(MAYBE_SHORT))
 
 
 def _scan_csv(source: Source) -> pl.LazyFrame:
     data = _utf8_bytes(source)
     header = _header(source, data)
     _check_header(source, header)
-    _check_structure(source, data, len(header))
-    return pl.scan_csv(
+    frame = pl.scan_csv(
         data if data is not None else source.path,
         separator=source.delimiter,
         infer_schema=False,
@@ -82,6 +84,19 @@ def _scan_csv(source: Source) -> pl.LazyFrame:
         row_index_offset=1,
         raise_if_empty=False,
     )
+    return frame.with_columns(pl.col(header[-1].strip()).is_null().alias(MAYBE_SHORT))
+
+
+def verify_structure(source: Source) -> None:
+    """Raise an InputError naming the first ragged row or unterminated quote, if any.
+
+    A full line-by-line pass: run only when a file has rows with an empty last cell or
+    polars could not read it (both rare), so that clean files are read once.
+    """
+    if source.is_parquet:
+        return
+    data = _utf8_bytes(source)
+    _check_structure(source, data, len(_header(source, data)))
 
 
 def _utf8_bytes(source: Source) -> bytes | None:

@@ -16,7 +16,7 @@ from funnelcli.load import (
     open_table,
     source_for,
 )
-from funnelcli.readers import ROW
+from funnelcli.readers import MAYBE_SHORT, ROW
 
 RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
 
@@ -45,6 +45,7 @@ def _columns(policy: Policy, schema: pl.Schema) -> list[pl.Expr]:
     )
     return [
         col(ROW),
+        col(MAYBE_SHORT),
         parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
         (campaign if campaign is not None else pl.lit(None, pl.String)).alias("campaign"),
         parse.amount_micros(col("amount"), schema["amount"]).alias("micros"),

@@ -18,7 +18,7 @@ from funnelcli.load import (
     open_table,
     source_for,
 )
-from funnelcli.readers import ROW
+from funnelcli.readers import MAYBE_SHORT, ROW
 
 EXIT = "__exit"
 RAW_STAGE, RAW_ENTERED = "__raw_stage", "__raw_entered_at"
@@ -62,6 +62,7 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
     stage_raw = pl.lit(spec.stage) if spec.stage else pl.col("stage").cast(pl.String)
     query = frame.select(
         pl.col(ROW),
+        pl.col(MAYBE_SHORT),
         parse.blank_to_null(pl.col("lead_id")).alias("lead_id"),
         parse.blank_to_null(stage_raw)
         .str.to_lowercase()

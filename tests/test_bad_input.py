@@ -368,3 +368,19 @@ def test_bom_and_padded_headers(project: Project) -> None:
         "\ufefflead_id , created_at,channel\nL1,2026-01-01,web\n".encode()
     )
     assert report_json(project)["total"]["leads"] == 1
+
+
+def test_empty_last_cells_are_not_ragged(project: Project) -> None:
+    # An empty last cell sends the file through the line-by-line check, which must pass it.
+    project.write(
+        "leads.csv",
+        'lead_id,created_at,channel,note\nL1,2026-01-01,web,\nL2,2026-01-02,ads,"a, b"\n',
+    )
+    assert report_json(project)["total"]["leads"] == 2
+
+
+def test_short_row_found_even_when_other_rows_are_quoted(project: Project) -> None:
+    project.write(
+        "leads.csv", 'lead_id,created_at,channel\n"L1","2026-01-01","web"\nL2,2026-01-02\n'
+    )
+    assert_fails(report(project), 3, "leads.csv: row 2 has 2 cells but the header has 3")
