@@ -108,16 +108,18 @@ def _clean(raw: pl.DataFrame) -> Loaded:
         flagged(raw, "leads.bad_created_at", bad_created, pl.col(RAW_CREATED), total=total),
     )
     usable = ~missing_id & pl.col("created_at").is_not_null()
-    valid = raw if not findings else raw.filter(usable)  # no copy when every row is usable
     # Earliest created_at wins; file order breaks ties (DESIGN.md §2). Only the rows whose
     # id repeats need sorting, so the usual export with unique ids costs one hash pass.
-    repeated = repeated_rows(valid, pl.col("lead_id")).sort("created_at", ROW)
+    # Unusable rows take no part: their key is null and they are filtered out.
+    key = pl.when(usable).then(pl.col("lead_id"))
+    repeated = repeated_rows(raw, key).filter(usable).sort("created_at", ROW)
     later = ~pl.col("lead_id").is_first_distinct()
-    findings += keep_findings(
-        flagged(repeated, "leads.duplicate_id", later, pl.col("lead_id"), total=total)
-    )
+    duplicates = flagged(repeated, "leads.duplicate_id", later, pl.col("lead_id"), total=total)
     dropped = repeated.filter(later)[ROW]
-    leads = valid.filter(~pl.col(ROW).is_in(dropped.implode())) if dropped.len() else valid
+    keep = usable & ~pl.col(ROW).is_in(dropped.implode()) if dropped.len() else usable
+    # One copy at most: none when every row is kept.
+    leads = raw.filter(keep) if findings or duplicates else raw
+    findings += keep_findings(duplicates)
     no_value = pl.lit(None, pl.String)
     findings += keep_findings(
         flagged(leads, "leads.missing_channel", pl.col(NO_CHANNEL), no_value, total=total)
