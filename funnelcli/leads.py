@@ -18,7 +18,7 @@ from funnelcli.load import (
     repeated_rows,
     source_for,
 )
-from funnelcli.readers import MAYBE_SHORT, ROW
+from funnelcli.readers import MAYBE_SHORT, ROW, file_columns
 
 CANONICAL = ("lead_id", "created_at", "channel", "campaign", "email")
 RAW_CREATED = "__raw_created_at"
@@ -45,7 +45,7 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
             msg = (
                 f"{source.path}: has no column '{stage.date_column}', named as the date "
                 f"column of stage '{stage.id}' at {where}. Its headers: "
-                f"{', '.join(n for n in schema.names() if n != ROW)}."
+                f"{', '.join(file_columns(schema.names()))}."
             )
             raise InputError(msg)
     stamps = {"created_at": (RAW_CREATED, schema["created_at"])}
@@ -58,7 +58,7 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
     raw = collect(query.with_columns(pl.lit(source.name).alias(FILE)), source)
     raw = _type_extras(raw, schema, extras, spec.types, policy.timezone)
     loaded = _clean(raw)
-    loaded.headers = [n for n in schema.names() if n != ROW]
+    loaded.headers = file_columns(schema.names())
     return loaded
 
 

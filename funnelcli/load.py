@@ -14,7 +14,14 @@ import polars as pl
 from funnelcli.config import InputSpec, Policy
 from funnelcli.errors import InputError
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
-from funnelcli.readers import MAYBE_SHORT, ROW, Source, scan, verify_structure
+from funnelcli.readers import (
+    MAYBE_SHORT,
+    ROW,
+    Source,
+    file_columns,
+    scan,
+    verify_structure,
+)
 from funnelcli.yamlsrc import Key
 
 Table = Literal["leads", "spend", "transitions"]
@@ -52,7 +59,7 @@ def open_table(source: Source, spec: InputSpec, required: tuple[str, ...]) -> pl
     renames = {header.strip(): canon for canon, header in spec.columns.items()}
     missing_maps = [h for h in renames if h not in names]
     if missing_maps:
-        have = ", ".join(n for n in names if n != ROW)
+        have = ", ".join(file_columns(names))
         msg = (
             f"{source.path}: the config maps a column named '{missing_maps[0]}' "
             f"({source.label}.columns) but the file has no such header. Its headers: {have}."
@@ -69,7 +76,7 @@ def open_table(source: Source, spec: InputSpec, required: tuple[str, ...]) -> pl
 
 
 def _missing_column(source: Source, col: str, names: list[str]) -> str:
-    have = ", ".join(n for n in names if n != ROW)
+    have = ", ".join(file_columns(names))
     return (
         f"{source.path}: required column '{col}' is missing. Its headers are: {have}. "
         f'Map one of them in the config: {source.label}.columns: {{{col}: "<header>"}}.'

@@ -22,6 +22,13 @@ ROW = "__row"
 # True where the file's last column is empty: a row with too few cells is always such a
 # row, so only files that have some are re-read line by line to look for ragged rows.
 MAYBE_SHORT = "__maybe_short"
+
+
+def file_columns(names: list[str]) -> list[str]:
+    """The file's own column names, without the ones the reader adds."""
+    return [n for n in names if n not in (ROW, MAYBE_SHORT)]
+
+
 _UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
 
 

@@ -209,9 +209,9 @@ def test_missing_input_file(project: Project) -> None:
 
 def test_missing_required_column(project: Project) -> None:
     project.write("leads.csv", "id,created,channel\nL1,2026-01-01,web\n")
-    assert_fails(
-        report(project), 3, "leads.csv: required column 'lead_id' is missing", "id, created"
-    )
+    run = report(project)
+    assert_fails(run, 3, "leads.csv: required column 'lead_id' is missing", "id, created")
+    assert "Its headers are: id, created, channel." in run.stderr  # no internal columns
 
 
 def test_mapped_header_absent(project: Project) -> None:
@@ -384,3 +384,45 @@ def test_short_row_found_even_when_other_rows_are_quoted(project: Project) -> No
         "leads.csv", 'lead_id,created_at,channel\n"L1","2026-01-01","web"\nL2,2026-01-02\n'
     )
     assert_fails(report(project), 3, "leads.csv: row 2 has 2 cells but the header has 3")
+
+
+def test_declared_encoding_that_does_not_fit(project: Project) -> None:
+    (project.root / "leads.csv").write_bytes(b"lead_id,created_at,channel\nL1,2026-01-01,caf\xc3\n")
+    text = BASE_POLICY.format(timezone="UTC").replace(
+        "leads: {path: leads.csv}", "leads: {path: leads.csv, encoding: ascii}"
+    )
+    project.policy(text)
+    assert_fails(report(project), 3, "leads.csv: row 1", "not valid ascii", "encoding:")
+
+
+def test_output_is_a_folder(project: Project, tmp_path: Path) -> None:
+    assert_fails(report(project, "--output", tmp_path), 2, "is a folder; name a file")
+
+
+def test_sample_out_is_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("x")
+    run = invoke("sample", "--leads", "10", "--out", target)
+    assert run.exit_code == 2
+    assert "is a file; name a folder" in run.stderr
+
+
+def test_init_into_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "taken"
+    target.write_text("x")
+    run = invoke("init", target)
+    assert run.exit_code == 2
+    assert "is a file" in run.stderr
+
+
+def test_internal_error_is_exit_70_without_traceback(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("funnelcli.cli.run_report", broken)
+    run = report(project)
+    assert run.exit_code == 70
+    assert "internal error: RuntimeError: boom (rerun with --debug)" in run.stderr
+    assert "Traceback" not in run.stderr
