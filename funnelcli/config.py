@@ -144,17 +144,36 @@ def load_policy(path: Path) -> Policy:
 
 
 def _explain(err: ValidationError, source: YamlSource) -> str:
+    errors = [(_yaml_loc(e["loc"]), e) for e in err.errors()]
     problems: list[tuple[Key, str]] = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if p != "dimensions")
-        loc = _strip_union_tags(loc)
+    for loc, e in errors:
+        # A union member that failed at its top ("not a dictionary") is noise when another
+        # member of the same union got further: report the deeper, specific problem only.
+        deeper = any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in errors)
+        if e["type"] in _SHALLOW and deeper:
+            continue
         problems.append((loc, _describe(e, loc)))
     return format_problems(source, problems)
 
 
-def _strip_union_tags(loc: Key) -> Key:
-    # pydantic adds the tried union member (e.g. "InputSpec", "list[InputSpec]") to the loc.
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p or p[:1].isupper())))
+_SHALLOW = {"model_type", "dict_type", "list_type"}
+
+
+def _yaml_loc(loc: tuple[str | int, ...]) -> Key:
+    """pydantic's error location as the YAML key path the user wrote."""
+    out: list[str | int] = []
+    for i, part in enumerate(loc):
+        # pydantic names the union member it tried ("InputSpec", "list[InputSpec]", "int").
+        if isinstance(part, str) and (part in _UNION_TAGS or "[" in part):
+            continue
+        # Scoring dimensions sit beside `cap` in YAML; the model gathers them under one field.
+        if i == 1 and loc[0] == "scoring" and part == "dimensions":
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+_UNION_TAGS = {"InputSpec", "QualitySpec", "str", "int", "float", "bool", "none"}
 
 
 def _describe(e: Any, loc: Key) -> str:

@@ -11,6 +11,7 @@ from funnelcli.config import Policy, QualitySpec
 from funnelcli.dataset import Dataset, merge_findings
 from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
 from funnelcli.load import FILE, flagged, keep_findings, repeated_rows
+from funnelcli.parse import MICROS
 from funnelcli.qualify import first_col, reached_col
 from funnelcli.readers import ROW
 
@@ -80,9 +81,9 @@ def _spend_checks(data: Dataset) -> list[Finding]:
     if spend is None:
         return []
     key = pl.struct("date", "channel", "campaign", "micros")
-    raw = pl.col("micros") / 1_000_000
+    amount = pl.col("micros") / MICROS
     found = [
-        flagged(spend, "spend.duplicate_row", ~key.is_first_distinct(), raw.cast(pl.String)),
+        flagged(spend, "spend.duplicate_row", ~key.is_first_distinct(), amount.cast(pl.String)),
         _unmatched(leads, spend, "leads.channel_without_spend"),
         _unmatched(spend, leads, "spend.channel_without_leads"),
         _missing_days(spend),

@@ -426,3 +426,32 @@ def test_internal_error_is_exit_70_without_traceback(
     assert run.exit_code == 70
     assert "internal error: RuntimeError: boom (rerun with --debug)" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_error_path_keeps_user_keys_and_drops_union_noise(project: Project) -> None:
+    # A user key that looks like a type name ("Company Size") stays in the path, and a
+    # transitions list with a bad item reports the item, not "not a dictionary".
+    text = (
+        BASE_POLICY.format(timezone="UTC")
+        .replace(
+            "leads: {path: leads.csv}", "leads: {path: leads.csv, types: {Company Size: intt}}"
+        )
+        .replace(
+            "  transitions: {path: transitions.csv}",
+            "  transitions:\n    - {path: transitions.csv, stage: 5}",
+        )
+    )
+    project.policy(text)
+    run = report(project)
+    assert_fails(run, 2, "2 problems in the policy")
+    assert "funnel.yaml:5: inputs.leads.types.Company Size: input should be 'int'" in run.stderr
+    assert "funnel.yaml:8: inputs.transitions[0].stage:" in run.stderr
+    assert "valid dictionary" not in run.stderr
+
+
+def test_scoring_dimension_named_dimensions(project: Project) -> None:
+    project.policy(
+        BASE_POLICY.format(timezone="UTC")
+        + "scoring:\n  dimensions:\n    - {when: {field: channel, eq: web}, points: lots}\n"
+    )
+    assert_fails(report(project), 2, "funnel.yaml:18: scoring.dimensions[0].points")
