@@ -14,12 +14,14 @@ from rich.console import Console
 
 from funnelcli import __version__, scaffold
 from funnelcli.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, FunnelError, UsageError
+from funnelcli.insights import DEFAULT_TREND_PERIODS
 from funnelcli.metrics import Query
 from funnelcli.model import Report
 from funnelcli.output import check_writable, write_text
-from funnelcli.pipeline import run_check, run_report, score_csv
+from funnelcli.pipeline import Summary, run_check, run_report, score_csv
 from funnelcli.render import check as check_render
 from funnelcli.render import csv as csv_render
+from funnelcli.render import html as html_render
 from funnelcli.render import json as json_render
 from funnelcli.render import markdown as md_render
 from funnelcli.render import table as table_render
@@ -41,6 +43,17 @@ class ReportFormat(StrEnum):
     json = "json"
     csv = "csv"
     markdown = "markdown"
+    html = "html"
+
+
+class Basis(StrEnum):
+    cohort = "cohort"
+    period = "period"
+
+
+class CompareTo(StrEnum):
+    previous = "previous"
+    year = "year"
 
 
 class CheckFormat(StrEnum):
@@ -128,6 +141,27 @@ def report(
     within: Annotated[
         float | None, typer.Option(min=0, help="Count a stage only within DAYS of creation.")
     ] = None,
+    basis: Annotated[
+        Basis, typer.Option(help="cohort: leads created in the window; period: stage entries.")
+    ] = Basis.cohort,
+    last: Annotated[
+        str | None, typer.Option(help="Window of the last 7d, 4w, 1m or 1q ending on --as-of.")
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Report as of this day (YYYY-MM-DD, today, yesterday). Default today."),
+    ] = None,
+    compare: Annotated[
+        CompareTo | None,
+        typer.Option(help="Compare with the window just before, or a year earlier."),
+    ] = None,
+    include_immature: Annotated[
+        bool,
+        typer.Option(help="With --within: keep leads younger than the window in the rates."),
+    ] = False,
+    trend_periods: Annotated[
+        int, typer.Option(min=1, help="Flag a metric that worsened this many periods in a row.")
+    ] = DEFAULT_TREND_PERIODS,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
     output: OutputOpt = None,
     strict: Annotated[bool, typer.Option(help="Exit 3 on any unparseable input row.")] = False,
@@ -148,9 +182,12 @@ def report(
             groups,
             every.value if every else None,
             days,
+            basis=basis.value,
+            include_immature=include_immature,
         )
+        summary = Summary(last, as_of, compare.value if compare else None, trend_periods)
         with progress(stderr, enabled=not quiet) as step:
-            result = run_report(config, query, strict=strict, step=step)
+            result = run_report(config, query, summary=summary, strict=strict, step=step)
         _emit_report(result, fmt, output)
         if not quiet:
             table_render.render_warnings(stderr, result.warnings)
@@ -162,7 +199,8 @@ def _emit_report(result: Report, fmt: ReportFormat, output: Path | None) -> None
     if fmt is ReportFormat.table and output is None and sys.stdout.isatty():
         Console().print(table_render.renderable(result))
         return
-    renderer = {"json": json_render, "csv": csv_render, "markdown": md_render}.get(fmt.value)
+    renderers = {"json": json_render, "csv": csv_render, "markdown": md_render, "html": html_render}
+    renderer = renderers.get(fmt.value)
     text = renderer.render(result) if renderer else table_render.render_text(result, REPORT_WIDTH)
     write_text(text, output)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from funnelcli.model import Report, Row, Spread, StageMetrics
 from funnelcli.parse import MICROS
 from funnelcli.qualify import at_col, qualify, reached_col
 from funnelcli.rules import CompiledPolicy
+from funnelcli.stats import wilson
 
 EVERY = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
 SPEND_GROUPS = {"channel", "campaign", "period"}
@@ -25,17 +27,28 @@ DAY_US = 86_400_000_000
 
 @dataclass(frozen=True)
 class Query:
-    """What the user asked for: window, grouping, buckets and conversion window."""
+    """What the user asked for: window, grouping, buckets, basis and conversion window."""
 
     since: dt.date | None = None
     until: dt.date | None = None
     by: list[str] = field(default_factory=lambda: ["channel"])
     every: str | None = None
     within_days: float | None = None
+    basis: str = "cohort"  # cohort | period (DESIGN.md §4)
+    as_of: dt.date | None = None  # the day the report is "as of": maturity is judged on it
+    include_immature: bool = False
 
     @property
     def group_by(self) -> list[str]:
         return [PERIOD, *[c for c in self.by if c != PERIOD]] if self.every else list(self.by)
+
+    @property
+    def maturity_cutoff(self) -> dt.date | None:
+        """With --within D on the cohort basis: the last creation day whose leads have had D
+        whole days by the end of the as-of day. Later leads are immature."""
+        if self.basis != "cohort" or self.within_days is None or self.as_of is None:
+            return None
+        return self.as_of - dt.timedelta(days=math.ceil(self.within_days))
 
 
 def check_window(query: Query) -> None:
@@ -64,38 +77,26 @@ def build_report(
     *,
     qualified: pl.DataFrame | None = None,
 ) -> Report:
-    """The whole cohort report: one lazy query per side, collected together.
+    """The report for one query: one lazy query per side, collected together.
 
     ``qualified`` is every lead already qualified without a conversion window; qualification
     is per lead, so the cohort can be cut from it instead of qualifying again.
     """
-    cols = query.group_by
     if qualified is None or query.within_days is not None:
         leads, transitions = data.leads.lazy(), data.transitions.lazy()
         every = qualify(leads, transitions, policy, compiled, within_days=query.within_days)
     else:
         every = qualified.lazy()
-    funnel = _in_window(every, pl.col("created_at").dt.date(), query)
-    funnel = _with_period(funnel, pl.col("created_at").dt.date(), query.every)
-    aggs = _lead_aggs(policy.stage_ids)
-    spend = _window_spend(data.spend, query)
-    spendable = spend is not None and set(cols) <= SPEND_GROUPS
-    by_group = funnel.group_by(cols).agg(aggs)
-    if spendable:
-        spent = spend.group_by(cols).agg(pl.col("micros").sum().alias("micros"))  # type: ignore[union-attr]
-        by_group = by_group.join(spent, on=cols, how="full", coalesce=True, nulls_equal=True)
-    else:
-        by_group = by_group.with_columns(pl.lit(None, pl.Int64).alias("micros"))
-    spend_sum = spend if spend is not None else pl.LazyFrame({"micros": []}, {"micros": pl.Int64})
-    spend_sum = spend_sum.select(pl.col("micros").sum(), pl.len().alias("n"))
-    rows_df, total_df, spend_df = pl.collect_all(
-        [by_group.sort(cols, nulls_last=True), funnel.select(aggs), spend_sum]
-    )
-    micros, n = spend_df.row(0)
-    total_df = total_df.with_columns(pl.lit(micros if n else None, pl.Int64).alias("micros"))
     stages = policy.stage_ids
+    if query.basis == "period":
+        rows_lf, total_lf = _period_counts(every, stages, query)
+    else:
+        rows_lf, total_lf = _cohort_counts(every, stages, query)
+    rows_lf, total_lf = _with_spend(rows_lf, total_lf, data.spend, query)
+    rows_df, total_df = pl.collect_all([rows_lf, total_lf])
+    cols = query.group_by
     return Report(
-        basis="cohort",
+        basis=query.basis,
         since=query.since,
         until=query.until,
         within_days=query.within_days,
@@ -106,7 +107,112 @@ def build_report(
         total=_row(total_df.row(0, named=True), [], stages),
         warnings=data.findings,
         policy_path=str(policy.source.path),
+        as_of=query.as_of,
+        maturity_cutoff=query.maturity_cutoff,
+        immature_included=query.include_immature,
     )
+
+
+def _cohort_counts(
+    every: pl.LazyFrame, stages: list[str], query: Query
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Cohort basis: the leads created in the window, followed to wherever they got.
+
+    ``__base`` is the leads the stage metrics are over: all of them, or with --within only
+    the mature ones (unless --include-immature)."""
+    created = pl.col("created_at").dt.date()
+    funnel = _with_period(_in_window(every, created, query), created, query.every)
+    cutoff = query.maturity_cutoff
+    immature = (created > cutoff) if cutoff else pl.lit(False)
+    base = pl.lit(True) if query.include_immature else ~immature
+    funnel = funnel.with_columns(base.alias("__in_base"), immature.alias("__immature"))
+    aggs = [
+        pl.len().alias("leads"),
+        pl.col("__in_base").sum().alias("__base"),
+        pl.col("__immature").sum().alias("__immature"),
+    ]
+    in_base = pl.col("__in_base")
+    for prev, stage in itertools.pairwise(stages):
+        reached = pl.col(reached_col(stage)) & in_base
+        aggs += [reached.sum().alias(f"{stage}__count"), *_days_aggs(prev, stage, reached, stages)]
+    cols = query.group_by
+    return funnel.group_by(cols).agg(aggs), funnel.select(aggs)
+
+
+def _period_counts(
+    every: pl.LazyFrame, stages: list[str], query: Query
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Period basis: per stage, the leads whose ``at[s]`` falls in the window (entries),
+    bucketed by that date, whatever their creation date."""
+    cols = query.group_by
+    per_stage_rows, per_stage_total = [], []
+    for i, stage in enumerate(stages):
+        day = pl.col(at_col(stage)).dt.date()
+        entered = _in_window(every.filter(pl.col(reached_col(stage))), day, query)
+        entered = _with_period(entered, day, query.every)
+        if i == 0:
+            aggs = [pl.len().alias("leads"), pl.len().alias("__base"), _zero("__immature")]
+        else:
+            always = pl.lit(True)
+            aggs = [
+                pl.len().alias(f"{stage}__count"),
+                *_days_aggs(stages[i - 1], stage, always, stages),
+            ]
+        per_stage_rows.append(entered.group_by(cols).agg(aggs))
+        per_stage_total.append(entered.select(aggs))
+    rows = per_stage_rows[0]
+    for other in per_stage_rows[1:]:
+        rows = rows.join(other, on=cols, how="full", coalesce=True, nulls_equal=True)
+    return rows, pl.concat(per_stage_total, how="horizontal")
+
+
+def _zero(name: str) -> pl.Expr:
+    return pl.lit(0, pl.UInt32).alias(name)
+
+
+def _days_aggs(prev: str, stage: str, reached: pl.Expr, stages: list[str]) -> list[pl.Expr]:
+    aggs = []
+    for name, start in (
+        ("days", pl.col(at_col(prev))),
+        ("days_from_lead", pl.col(at_col(stages[0]))),
+    ):
+        days = ((pl.col(at_col(stage)) - start).dt.total_microseconds() / DAY_US).filter(reached)
+        aggs.append(days.quantile(0.5, interpolation="linear").alias(f"{stage}__{name}__median"))
+        aggs.append(days.quantile(0.9, interpolation="linear").alias(f"{stage}__{name}__p90"))
+    return aggs
+
+
+def _with_spend(
+    rows: pl.LazyFrame, total: pl.LazyFrame, spend_df: pl.DataFrame | None, query: Query
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Join window spend to the rows (when the grouping is one spend can be split by) and to
+    the total. ``__base_micros``: the spend of the days whose leads are mature."""
+    cols = query.group_by
+    spend = _window_spend(spend_df, query)
+    cutoff = query.maturity_cutoff
+    if cutoff is None or query.include_immature:
+        base = pl.col("micros").sum()
+    else:
+        base = pl.col("micros").filter(pl.col("date") <= cutoff).sum()
+    sums = [pl.col("micros").sum(), base.alias("__base_micros"), pl.len().alias("__spend_rows")]
+    if spend is not None and set(cols) <= SPEND_GROUPS:
+        spent = spend.group_by(cols).agg(sums)
+        rows = rows.join(spent, on=cols, how="full", coalesce=True, nulls_equal=True)
+    else:
+        rows = rows.with_columns(_null_spend())
+    if spend is None:
+        total = total.with_columns(_null_spend())
+    else:
+        total = pl.concat([total, spend.select(sums)], how="horizontal")
+    return rows.sort(cols, nulls_last=True), total
+
+
+def _null_spend() -> list[pl.Expr]:
+    return [
+        pl.lit(None, pl.Int64).alias("micros"),
+        pl.lit(None, pl.Int64).alias("__base_micros"),
+        pl.lit(0, pl.UInt32).alias("__spend_rows"),
+    ]
 
 
 def _in_window(frame: pl.LazyFrame, day: pl.Expr, query: Query) -> pl.LazyFrame:
@@ -130,39 +236,33 @@ def _window_spend(spend: pl.DataFrame | None, query: Query) -> pl.LazyFrame | No
     return _with_period(frame, pl.col("date"), query.every)
 
 
-def _lead_aggs(stage_ids: list[str]) -> list[pl.Expr]:
-    aggs = [pl.len().alias("leads")]
-    created = pl.col(at_col(stage_ids[0]))
-    for prev, stage in itertools.pairwise(stage_ids):
-        reached = pl.col(reached_col(stage))
-        aggs.append(reached.sum().alias(f"{stage}__count"))
-        for name, start in (("days", pl.col(at_col(prev))), ("days_from_lead", created)):
-            days = ((pl.col(at_col(stage)) - start).dt.total_microseconds() / DAY_US).filter(
-                reached
-            )
-            aggs.append(
-                days.quantile(0.5, interpolation="linear").alias(f"{stage}__{name}__median")
-            )
-            aggs.append(days.quantile(0.9, interpolation="linear").alias(f"{stage}__{name}__p90"))
-    return aggs
-
-
 def _row(values: dict[str, Any], cols: list[str], stages: list[str]) -> Row:
     leads = values["leads"] or 0
-    spend = values["micros"] / MICROS if values["micros"] is not None else None
-    counts = [leads] + [values[f"{s}__count"] or 0 for s in stages[1:]]
-    metrics = {stages[0]: StageMetrics(count=leads)}
+    has_spend = bool(values["__spend_rows"])
+    spend = values["micros"] / MICROS if has_spend else None
+    base_spend = values["__base_micros"] / MICROS if has_spend else None
+    base = values["__base"] or 0
+    counts = [base] + [values[f"{s}__count"] or 0 for s in stages[1:]]
+    metrics = {stages[0]: StageMetrics(count=base)}
     for i, stage in enumerate(stages[1:], start=1):
         metrics[stage] = StageMetrics(
             count=counts[i],
             rate=_ratio(counts[i], counts[i - 1]),
-            rate_from_lead=_ratio(counts[i], leads),
-            cost_per=_ratio(spend, counts[i]),
+            rate_from_lead=_ratio(counts[i], base),
+            cost_per=_ratio(base_spend, counts[i]),
             days=_spread(values, stage, "days"),
             days_from_lead=_spread(values, stage, "days_from_lead"),
+            rate_ci=wilson(counts[i], counts[i - 1]),
+            rate_from_lead_ci=wilson(counts[i], base),
         )
-    group = {c: values[c] for c in cols}
-    return Row(group=group, leads=leads, spend=spend, cpl=_ratio(spend, leads), stages=metrics)
+    return Row(
+        group={c: values[c] for c in cols},
+        leads=leads,
+        spend=spend,
+        cpl=_ratio(spend, leads),
+        stages=metrics,
+        immature_leads=values["__immature"] or 0,
+    )
 
 
 def _spread(values: dict[str, Any], stage: str, name: str) -> Spread:

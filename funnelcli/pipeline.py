@@ -11,18 +11,30 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from funnelcli.compare import attach
 from funnelcli.config import Policy, load_policy
 from funnelcli.dataset import Dataset, Step, load_dataset, quiet
-from funnelcli.errors import InputError
+from funnelcli.errors import InputError, UsageError
 from funnelcli.findings import Finding
+from funnelcli.insights import DEFAULT_TREND_PERIODS, with_insights
 from funnelcli.load import FILE
 from funnelcli.metrics import PERIOD, Query, build_report, check_groups, check_window
-from funnelcli.model import CheckResult, Report
+from funnelcli.model import CheckResult, Comparison, Report
 from funnelcli.qualify import at_col, qualify, reached_col
 from funnelcli.quality import run_checks, sort_findings
 from funnelcli.readers import ROW
 from funnelcli.rules import SCORE_COL, CompiledPolicy, compile_policy, dim_col, referenced_fields
 from funnelcli.targets import evaluate, missed_finding
+from funnelcli.windows import (
+    Span,
+    Window,
+    last,
+    parse_as_of,
+    parse_span,
+    previous,
+    series_every,
+    year_before,
+)
 
 
 @dataclass
@@ -33,11 +45,10 @@ class Prepared:
     qualified: pl.DataFrame  # every lead: score, reached/at per stage, CRM evidence
 
 
-def prepare(config: Path, extra_columns: Iterable[str] = (), step: Step = quiet) -> Prepared:
-    """Load and validate the policy, read the inputs, compile the rules, qualify every lead
-    once (the report, the checks and `score` all read that one frame)."""
+def prepare(policy: Policy, extra_columns: Iterable[str] = (), step: Step = quiet) -> Prepared:
+    """Read the inputs of a validated policy, compile the rules, qualify every lead once (the
+    report, the checks and `score` all read that one frame)."""
     extra = sorted(set(extra_columns))
-    policy = load_policy(config)
     data = load_dataset(policy, referenced_fields(policy) | set(extra), step)
     compiled = compile_policy(policy, data.leads.schema)
     step(f"qualifying {data.leads.height:,} leads")
@@ -51,33 +62,91 @@ def prepare(config: Path, extra_columns: Iterable[str] = (), step: Step = quiet)
     return Prepared(policy, data, compiled, qualified)
 
 
+@dataclass(frozen=True)
+class Summary:
+    """The cron-friendly extras around a report query (issue: weekly summaries)."""
+
+    last: str | None = None  # --last 4w
+    as_of: str | None = None  # --as-of DATE|today|yesterday
+    compare: str | None = None  # previous | year
+    trend_periods: int = DEFAULT_TREND_PERIODS
+
+
 def run_report(
     config: Path,
     query: Query,
     *,
+    summary: Summary = Summary(),
     strict: bool = False,
     now: dt.datetime | None = None,
     step: Step = quiet,
 ) -> Report:
-    """The cohort report, its warnings being every finding of the data-quality checks."""
+    """The report, compared and annotated as asked; its warnings are every finding of the
+    data-quality checks."""
     check_window(query)  # before reading any data: a typo fails fast
-    ready = prepare(config, {c for c in query.by if c != PERIOD}, step)
+    if summary.last and (query.since or query.until):
+        raise UsageError("--last sets the window itself; drop --since/--until, or --last.")
+    span = parse_span(summary.last) if summary.last else None
+    policy = load_policy(config)
+    now = now or dt.datetime.now(ZoneInfo(policy.timezone))
+    as_of = parse_as_of(summary.as_of, now.date())
+    window = last(span, as_of) if span else Window(query.since, query.until)
+    query = replace(query, since=window.since, until=window.until, as_of=as_of)
+    against = _comparison(summary.compare, window, span)
+    ready = prepare(policy, {c for c in query.by if c != PERIOD}, step)
     if strict:
         refuse_dropped_rows(ready.data.findings)
     check_groups(query, ready.data.lead_columns)
     step("measuring")
-    report = build_report(
-        ready.policy, ready.data, ready.compiled, query, qualified=ready.qualified
-    )
+    report = _measure(ready, query)
+    if against is not None:
+        earlier = _measure(ready, replace(query, since=against.since, until=against.until))
+        report = attach(report, earlier, against)
+    report = replace(report, **_series(ready, query, against, report))
+    report = with_insights(report, policy.targets, summary.trend_periods)
     step("checking data quality")
     return replace(report, warnings=_findings(ready, now))
+
+
+def _measure(ready: Prepared, query: Query) -> Report:
+    return build_report(ready.policy, ready.data, ready.compiled, query, qualified=ready.qualified)
+
+
+def _comparison(mode: str | None, window: Window, span: Span | None) -> Comparison | None:
+    if mode is None:
+        return None
+    if not window.bounded:
+        msg = f"--compare {mode} needs a closed window: --last 4w, or both --since and --until."
+        raise UsageError(msg)
+    other = previous(window, span) if mode == "previous" else year_before(window)
+    assert other.since is not None and other.until is not None
+    return Comparison(mode, other.since, other.until)
+
+
+def _series(
+    ready: Prepared, query: Query, against: Comparison | None, report: Report
+) -> dict[str, Report]:
+    """Per-period rows behind trends and charts: the report itself with --every; otherwise
+    the window (and a previous window just before it) in day, week or month buckets."""
+    if query.every:
+        return {"series": report, "series_total": _measure(ready, replace(query, by=[PERIOD]))}
+    if query.since is None or query.until is None:
+        return {}
+    since = query.since
+    if against is not None and against.mode == "previous":
+        since = against.since
+    series = replace(query, since=since, every=series_every(Window(since, query.until)))
+    return {
+        "series": _measure(ready, series),
+        "series_total": _measure(ready, replace(series, by=[PERIOD])),
+    }
 
 
 def run_check(
     config: Path, *, targets: bool = False, now: dt.datetime | None = None, step: Step = quiet
 ) -> CheckResult:
     """All data-quality findings; with ``targets``, also the policy's targets on the report."""
-    ready = prepare(config, step=step)
+    ready = prepare(load_policy(config), step=step)
     step("checking data quality")
     findings = _findings(ready, now)
     if targets:
@@ -131,7 +200,7 @@ def score_csv(config: Path) -> str:
 
 def score_table(config: Path) -> pl.DataFrame:
     """One row per lead: id, each dimension, score, and each stage reached with its date."""
-    ready = prepare(config)
+    ready = prepare(load_policy(config))
     policy = ready.policy
     funnel = ready.qualified.lazy()
     cols = [pl.col("lead_id"), pl.col("created_at"), pl.col("channel")]

@@ -98,6 +98,50 @@ def cohort(
     return {"groups": dict(groups), "total": total}
 
 
+def period(
+    leads: list[Lead],
+    spend: list[dict[str, Any]],
+    transitions: list[tuple[str, str, dt.datetime]],
+    stages: list[str],
+    *,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> dict[str, Any]:
+    """Period basis: per stage, the leads whose at[s] date is in the window (any creation
+    date); leads = created in the window; spend as for the cohort basis."""
+
+    def in_window(day: dt.date) -> bool:
+        return (since is None or day >= since) and (until is None or day <= until)
+
+    by_lead: dict[str, list[tuple[str, dt.datetime]]] = defaultdict(list)
+    for lead_id, stage, at in transitions:
+        by_lead[lead_id].append((stage, at))
+    groups: dict[str, dict[str, Any]] = defaultdict(lambda: _empty(stages))
+    total = _empty(stages)
+    for lead in dedupe(leads):
+        reached, at = qualify(lead, by_lead[lead["lead_id"]], stages)
+        accs = (groups[lead["channel"]], total)
+        if in_window(lead["created_at"].date()):
+            for acc in accs:
+                acc["leads"] += 1
+        for i, s in enumerate(stages[1:], start=1):
+            when = at[s]
+            if reached[s] and when is not None and in_window(when.date()):
+                for acc in accs:
+                    acc["counts"][s] += 1
+                    acc["days"][s].append((when - at[stages[i - 1]]).total_seconds() / 86400)
+    for row in spend:
+        if in_window(row["date"]):
+            groups[row["channel"]]["spend"] = (groups[row["channel"]]["spend"] or 0) + row["amount"]
+            total["spend"] = (total["spend"] or 0) + row["amount"]
+    found = {
+        k: v
+        for k, v in groups.items()
+        if v["leads"] or any(v["counts"].values()) or v["spend"] is not None
+    }
+    return {"groups": found, "total": total}
+
+
 def _empty(stages: list[str]) -> dict[str, Any]:
     return {
         "leads": 0,

@@ -64,13 +64,14 @@ def test_table_report_reads_well(small: Project) -> None:
     assert run.exit_code == 0, run.stderr
     out = run.stdout
     assert "Funnel report  cohort basis · all dates · 2 leads in cohort" in out
-    assert "Volume & cost" in out and "Conversion (count, step rate)" in out
+    assert "Volume & cost" in out and "Conversion (count, step rate; a 95% range" in out
     assert "Days from the previous stage (median / p90)" in out
     lines = out.splitlines()
     paid = next(line for line in lines if line.startswith("paid_search") and "$" in line)
     assert paid.split()[:4] == ["paid_search", "1", "$40.00", "$40.00"]
     conversion = [line for line in lines if line.startswith("paid_search")][1]
-    assert conversion.split()[:4] == ["paid_search", "1", "1", "(100.0%)"]
+    # One lead is too few for a rate: the 95% Wilson range of 1/1 is shown instead.
+    assert conversion.split()[:4] == ["paid_search", "1", "1", "(21–100%)"]
     assert max(len(line.rstrip()) for line in lines) <= 100
     assert "—" in out  # web has no spend: null shown as a dash, not 0
 
@@ -110,7 +111,7 @@ def test_markdown_report(small: Project) -> None:
     assert run.exit_code == 0, run.stderr
     md = run.stdout
     assert md.startswith("## Funnel report\n")
-    assert "**2 leads** (all dates, cohort basis) cost $40.00" in md
+    assert "2 leads (all dates, cohort basis) cost $40.00 (CPL $20.00)" in md
     assert "| paid_search | 1 | $40.00 | $40.00 |" in md
     assert "| **Total** | **2** | **$40.00** | **$20.00** |" in md
 

@@ -102,6 +102,40 @@ def test_report_agrees_with_oracle(
         _assert_matches(rows[channel], want)
 
 
+@SETTINGS
+@given(leads=lead_rows, transitions=transition_rows, spend=spend_rows, window=windows)
+def test_period_basis_agrees_with_oracle(
+    tmp_path_factory: pytest.TempPathFactory,
+    leads: list,
+    transitions: list,
+    spend: list,
+    window: tuple,
+) -> None:
+    root = tmp_path_factory.mktemp("prop")
+    parsed = _write(root, leads, transitions, spend)
+    since, until = _day(window[0]), _day(window[1])
+    query = Query(since=since, until=until, basis="period")
+    report = run_report(root / "funnel.yaml", query).as_dict()
+    expected = oracle.period(
+        parsed["leads"], parsed["spend"], parsed["transitions"], STAGES, since=since, until=until
+    )
+    _assert_matches(report["total"], expected["total"])
+    rows = {r["group"]["channel"]: r for r in report["rows"]}
+    assert set(rows) == set(expected["groups"])
+    for channel, want in expected["groups"].items():
+        _assert_matches(rows[channel], want)
+    for row in [*report["rows"], report["total"]]:  # disjoint groups add up; CIs hold the rate
+        for s in STAGES[1:]:
+            m = row["stages"][s]
+            if m["rate_ci"] is not None:
+                assert m["rate_ci"][0] <= m["rate"] + 1e-12 and m["rate"] <= m["rate_ci"][1] + 1e-12
+    for s in STAGES[1:]:
+        assert (
+            sum(r["stages"][s]["count"] for r in report["rows"])
+            == report["total"]["stages"][s]["count"]
+        )
+
+
 def _assert_matches(got: dict[str, Any], want: dict[str, Any]) -> None:
     assert got["leads"] == want["leads"]
     if want["spend"] is None:
@@ -134,6 +168,9 @@ def test_invariants_and_row_order_independence(
             for key in ("rate", "rate_from_lead"):
                 value = row["stages"][s][key]
                 assert value is None or 0.0 <= value <= 1.0
+                ci = row["stages"][s][f"{key}_ci"]
+                assert (ci is None) == (value is None)
+                assert ci is None or ci[0] - 1e-12 <= value <= ci[1] + 1e-12
         if row["spend"] is not None and row["leads"]:
             assert row["cpl"] * row["leads"] == pytest.approx(row["spend"])
     # Disjoint groups: their counts add up to the total.

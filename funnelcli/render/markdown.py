@@ -1,24 +1,37 @@
-"""``--format markdown``: a headline, the funnel overview and the per-group tables."""
+"""``--format markdown``: a headline paragraph, what needs attention, then the tables; pastes
+well into Slack, GitHub and wikis."""
 
 from __future__ import annotations
 
 from funnelcli.model import Report
 from funnelcli.render import fmt
 from funnelcli.render.sections import (
-    OVERVIEW_COLUMNS,
+    Cell,
     Section,
+    attention,
+    changes,
     conversion,
+    headline,
+    notes,
     overview,
+    overview_columns,
     timing,
     volume,
 )
 
+# Markers readable without colour: a green or red dot after a change the intervals support.
+MARKS = {"better": " 🟢", "worse": " 🔴", "met": "", "missed": ""}
 
-def _table(columns: list[str], rows: list[list[str]], numeric_from: int = 1) -> list[str]:
+
+def _table(columns: list[str], rows: list[list[Cell]], numeric_from: int = 1) -> list[str]:
     align = ["---" if i < numeric_from else "---:" for i in range(len(columns))]
     lines = ["| " + " | ".join(_esc(c) for c in columns) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(_esc(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(_esc(_text(c)) for c in row) + " |" for row in rows]
     return lines
+
+
+def _text(cell: Cell) -> str:
+    return cell.text + MARKS.get(cell.tone or "", "") if cell.text else ""
 
 
 def _esc(text: str) -> str:
@@ -26,25 +39,35 @@ def _esc(text: str) -> str:
 
 
 def _section(section: Section) -> list[str]:
-    rows = [*section.rows[:-1], [f"**{c}**" for c in section.rows[-1]]]
+    last = [Cell(f"**{c.text}**", c.tone) for c in section.rows[-1]]
+    rows = [*section.rows[:-1], last]
     return ["", f"### {section.title}", "", *_table(section.columns, rows, section.numeric_from)]
 
 
+def title(report: Report) -> str:
+    when = fmt.window(report.since, report.until)
+    return f"Funnel report — {when}" if report.since or report.until else "Funnel report"
+
+
 def render(report: Report) -> str:
-    total = report.total
-    last_id, last_name = report.stages[-1]
-    head = (
-        f"**{fmt.count(total.leads)} leads** ({fmt.window(report.since, report.until)}, "
-        f"{report.basis} basis) cost {fmt.money(total.spend, report.currency)}; "
-        f"{fmt.count(total.stages[last_id].count)} reached {last_name} "
-        f"({fmt.pct(total.stages[last_id].rate_from_lead)} of leads, "
-        f"{fmt.money(total.stages[last_id].cost_per, report.currency)} each)."
-    )
-    lines = ["## Funnel report", "", head, "", "### Funnel", ""]
-    lines += _table(OVERVIEW_COLUMNS, overview(report))
-    for section in (volume(report), conversion(report), timing(report)):
+    lines = [f"## {title(report)}", "", headline(report)]
+    needs = attention(report)
+    if needs:
+        lines += ["", "**Needs attention**", ""]
+        lines += [f"- {line}" for line in needs]
+    lines += ["", "### Funnel", ""]
+    columns = overview_columns(report)
+    lines += _table(columns, overview(report), numeric_from=1)
+    for section in _sections(report):
         lines += _section(section)
+    if notes(report):
+        lines += ["", *[f"_{line}_" for line in notes(report)]]
     if report.warnings:
         lines += ["", "### Data warnings", ""]
         lines += [f"- `{w.id}`: {w.message}" for w in report.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _sections(report: Report) -> list[Section]:
+    found = [volume(report), conversion(report), changes(report), timing(report)]
+    return [s for s in found if s is not None]

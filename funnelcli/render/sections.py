@@ -1,26 +1,38 @@
-"""The report's human-readable sections as plain rows of strings.
+"""The report's human-readable parts as plain cells of text, built once for every renderer.
 
-The terminal (rich) and Markdown renderers lay out the same three per-group tables, so the
-cell text is built once here.
+The terminal (rich), Markdown and HTML renderers lay out the same headline, "needs
+attention" block, funnel overview and per-group tables; a cell carries its text and, for a
+change against the comparison window, its tone (better / worse / unclear / same).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from funnelcli.model import Report, Row
+from funnelcli.model import Change, Report, Row, TargetResult, Trend
 from funnelcli.render import fmt
+
+# Below this many in the denominator, a rate is shown with its 95% interval.
+SMALL_SAMPLE = 30
+SHORT = 12
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    tone: str | None = None  # better | worse | unclear | same | met | missed | None
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)
 class Section:
     title: str
     columns: list[str]
-    rows: list[list[str]]  # the last row is the total
+    rows: list[list[Cell]]  # the last row is the total
     numeric_from: int  # columns from this index on are right-aligned numbers
-
-
-SHORT = 12
 
 
 def short(stage_id: str, name: str) -> str:
@@ -36,14 +48,44 @@ def rate_label(report: Report) -> str:
     return "flow" if report.basis == "period" else "step"
 
 
+def change_text(change: Change | None, kind: str) -> str:
+    """▲/▼ and the size of a change: percentage points for rates, percent otherwise."""
+    if change is None or change.abs is None:
+        return ""
+    if change.abs == 0:
+        return "="
+    arrow = "▲" if change.abs > 0 else "▼"
+    if kind == "rate":
+        return f"{arrow}{abs(change.abs) * 100:.1f}pt"
+    if change.rel is None:
+        return f"{arrow}new"
+    return f"{arrow}{abs(change.rel) * 100:.0f}%"
+
+
+def _rate(row: Row, stage: str, *, with_count: bool) -> str:
+    """A step rate, or its 95% range when the previous stage has too few leads to trust one
+    number (``3 (6–51%)`` rather than ``3 (20.0%)``)."""
+    names = list(row.stages)
+    m, before = row.stages[stage], row.stages[names[names.index(stage) - 1]]
+    text = fmt.pct(m.rate)
+    if m.rate_ci is not None and before.count < SMALL_SAMPLE:
+        text = f"{m.rate_ci[0] * 100:.0f}–{m.rate_ci[1] * 100:.0f}%"
+    return f"{fmt.count(m.count)} ({text})" if with_count else text
+
+
 def volume(report: Report) -> Section:
     later = report.stages[1:]
     cols = [group_header(report), "leads", "spend", "CPL", *[f"per {short(*s)}" for s in later]]
 
-    def cells(row: Row) -> list[str]:
+    def cells(row: Row) -> list[Cell]:
         c = report.currency
-        costs = [fmt.money(row.stages[s].cost_per, c) for s, _ in later]
-        return [fmt.count(row.leads), fmt.money(row.spend, c), fmt.money(row.cpl, c), *costs]
+        costs = [Cell(fmt.money(row.stages[s].cost_per, c)) for s, _ in later]
+        return [
+            Cell(fmt.count(row.leads)),
+            Cell(fmt.money(row.spend, c)),
+            Cell(fmt.money(row.cpl, c)),
+            *costs,
+        ]
 
     return Section("Volume & cost", cols, _rows(report, cells), 1)
 
@@ -52,18 +94,36 @@ def conversion(report: Report) -> Section:
     later = report.stages[1:]
     cols = [group_header(report), "leads", *[f"{short(*s)} ({rate_label(report)})" for s in later]]
 
-    def cells(row: Row) -> list[str]:
-        parts = [fmt.count(row.leads)]
-        for s, _ in later:
-            m = row.stages[s]
-            parts.append(f"{fmt.count(m.count)} ({fmt.pct(m.rate)})")
-        return parts
+    def cells(row: Row) -> list[Cell]:
+        parts = [Cell(fmt.count(row.stages[report.stages[0][0]].count))]
+        return parts + [Cell(_rate(row, s, with_count=True)) for s, _ in later]
 
-    title = (
-        "Conversion (count, flow ratio)"
-        if report.basis == "period"
-        else "Conversion (count, step rate)"
-    )
+    kind = "flow ratio" if report.basis == "period" else "step rate"
+    title = f"Conversion (count, {kind}; a 95% range when fewer than {SMALL_SAMPLE} could convert)"
+    return Section(title, cols, _rows(report, cells), 1)
+
+
+def changes(report: Report) -> Section | None:
+    """Each group against the comparison window: leads, CPL and every step rate (points).
+    Green or red only when the 95% intervals tell the two windows apart."""
+    if report.compare is None:
+        return None
+    later = report.stages[1:]
+    cols = [group_header(report), "leads", "spend", "CPL", *[f"{short(*s)} rate" for s in later]]
+
+    def cells(row: Row) -> list[Cell]:
+        if row.previous is None:
+            return [Cell("new"), *[Cell("") for _ in cols[2:]]]
+        keys = [("leads", "count"), ("spend", "money"), ("cpl", "money")]
+        keys += [(f"{s}.rate", "rate") for s, _ in later]
+        out = []
+        for key, kind in keys:
+            change = row.changes.get(key) if row.changes else None
+            out.append(Cell(change_text(change, kind), change.verdict if change else None))
+        return out
+
+    other = fmt.window(report.compare.since, report.compare.until)
+    title = f"Change vs {report.compare.mode} window ({other}); rates in percentage points"
     return Section(title, cols, _rows(report, cells), 1)
 
 
@@ -71,39 +131,162 @@ def timing(report: Report) -> Section:
     later = report.stages[1:]
     cols = [group_header(report), *[f"→ {short(*s)}" for s in later]]
 
-    def cells(row: Row) -> list[str]:
+    def cells(row: Row) -> list[Cell]:
         out = []
         for s, _ in later:
             d = row.stages[s].days
-            out.append(f"{fmt.days(d.median if d else None)} / {fmt.days(d.p90 if d else None)}")
+            out.append(
+                Cell(f"{fmt.days(d.median if d else None)} / {fmt.days(d.p90 if d else None)}")
+            )
         return out
 
     return Section("Days from the previous stage (median / p90)", cols, _rows(report, cells), 1)
 
 
-def _rows(report: Report, cells) -> list[list[str]]:  # type: ignore[no-untyped-def]
-    body = [[fmt.group_label(r.group), *cells(r)] for r in report.rows]
-    return [*body, ["Total", *cells(report.total)]]
+def _rows(report: Report, cells: Callable[[Row], list[Cell]]) -> list[list[Cell]]:
+    excluded = report.maturity_cutoff is not None and not report.immature_included
+    body = []
+    for r in report.rows:
+        label = fmt.group_label(r.group) + (" *" if excluded and r.immature_leads else "")
+        body.append([Cell(label), *cells(r)])
+    return [*body, [Cell("Total"), *cells(report.total)]]
 
 
-def overview(report: Report) -> list[list[str]]:
-    """The total funnel, one line per stage: name, count, step rate, from lead, cost, days."""
+OVERVIEW_COLUMNS = ["stage", "count", "step rate", "from lead", "cost per", "days from lead"]
+
+
+def overview_columns(report: Report) -> list[str]:
+    cols = list(OVERVIEW_COLUMNS)
+    if report.basis == "period":
+        cols[2] = "flow ratio"
+    if report.compare or report.targets:
+        cols[5] = "days"  # room for the extra columns in 100 terminal columns
+    if report.compare:
+        cols.append("vs prev" if report.compare.mode == "previous" else "vs year")
+    if report.targets:
+        cols.append("target")
+    return cols
+
+
+def overview(report: Report) -> list[list[Cell]]:
+    """The total funnel, one line per stage: name, count, step rate, from lead, cost, days,
+    then the change of the step rate (or lead count) and the stage's targets when present."""
     total, c = report.total, report.currency
+    entry = report.stages[0][0]
     out = []
     for s, name in report.stages:
         m = total.stages[s]
         d = m.days_from_lead
-        out.append(
-            [
-                short(s, name),
-                fmt.count(m.count),
-                fmt.pct(m.rate) if m.rate is not None or s != report.stages[0][0] else "",
-                fmt.pct(m.rate_from_lead) if s != report.stages[0][0] else "100.0%",
-                fmt.money(m.cost_per if s != report.stages[0][0] else total.cpl, c),
-                fmt.days(d.median if d else None) if s != report.stages[0][0] else "",
-            ]
-        )
+        first = s == entry
+        cells = [
+            Cell(short(s, name)),
+            Cell(fmt.count(m.count)),
+            Cell("" if first else _rate(total, s, with_count=False)),
+            Cell("100.0%" if first else fmt.pct(m.rate_from_lead)),
+            Cell(fmt.money(total.cpl if first else m.cost_per, c)),
+            Cell("" if first else fmt.days(d.median if d else None)),
+        ]
+        if report.compare:
+            key, kind = ("leads", "count") if first else (f"{s}.rate", "rate")
+            change = total.changes.get(key) if total.changes else None
+            cells.append(Cell(change_text(change, kind), change.verdict if change else None))
+        if report.targets:
+            cells.append(_targets_cell([t for t in report.targets if t.key.startswith(f"{s}.")]))
+        out.append(cells)
     return out
 
 
-OVERVIEW_COLUMNS = ["stage", "count", "step rate", "from lead", "cost per", "days from lead"]
+def _targets_cell(targets: list[TargetResult]) -> Cell:
+    if not targets:
+        return Cell("")
+    parts = [f"{'✓' if t.met else '✗'} {_metric_label(t)}" for t in targets]
+    return Cell(", ".join(parts), "met" if all(t.met for t in targets) else "missed")
+
+
+METRIC_LABELS = {"rate": "rate", "rate_from_lead": "from lead", "cost_per": "cost", "count": "n"}
+
+
+def _metric_label(t: TargetResult) -> str:
+    metric = t.key.split(".", 1)[1]
+    value = f"{t.threshold:.0%}" if metric.startswith("rate") else f"{t.threshold:,g}"
+    return f"{METRIC_LABELS[metric]} {t.symbol}{value}"
+
+
+def headline(report: Report) -> str:
+    """One paragraph a reader can stop after: volume, spend, the last stage and its cost."""
+    total, c = report.total, report.currency
+    last_id, last_name = report.stages[-1]
+    final = total.stages[last_id]
+    text = (
+        f"{fmt.count(total.leads)} leads ({fmt.window(report.since, report.until)}, "
+        f"{report.basis} basis) cost {fmt.money(total.spend, c)} "
+        f"(CPL {fmt.money(total.cpl, c)}); {fmt.count(final.count)} reached {last_name} "
+        f"({fmt.pct(final.rate_from_lead)} of leads, {fmt.money(final.cost_per, c)} each)."
+    )
+    if report.compare and total.changes:
+        text += " Against " + fmt.window(report.compare.since, report.compare.until) + ": "
+        text += f"leads {_signed(total.changes['leads'])}, CPL {_signed(total.changes['cpl'])}"
+        text += f", {last_name} {_signed(total.changes[f'{last_id}.count'])}."
+    return text
+
+
+def _signed(change: Change) -> str:
+    if change.rel is None:
+        return "n/a" if change.abs is None else f"{change.abs:+,.0f}"
+    verdict = f" ({change.verdict})" if change.verdict in ("better", "worse") else ""
+    return f"{change.rel * 100:+.0f}%{verdict}"
+
+
+def attention(report: Report) -> list[str]:
+    """The "needs attention" block: missed targets, the bottleneck, worsening trends."""
+    lines = [f"Missed target: {t.text}" for t in report.targets if not t.met]
+    if report.bottleneck:
+        b = report.bottleneck
+        names = dict(report.stages)
+        lines.append(
+            f"Bottleneck: {names[b.prev_stage]} → {names[b.stage]} ({b.why}). "
+            f"Usually a {b.reading}."
+        )
+    lines += [trend_text(t, report) for t in report.trends]
+    return lines
+
+
+def trend_text(trend: Trend, report: Report) -> str:
+    who = fmt.group_label(trend.group) if trend.group else "All leads"
+    stage, _, metric = trend.metric.partition(".")
+    names = dict(report.stages)
+    if not metric:
+        label, values = "CPL", [fmt.money(v, report.currency) for v in trend.values]
+    elif metric == "rate":
+        label, values = f"{names[stage]} step rate", [fmt.pct(v) for v in trend.values]
+    else:
+        label = f"cost per {names[stage]}"
+        values = [fmt.money(v, report.currency) for v in trend.values]
+    steps = len(trend.periods) - 1
+    since = trend.periods[0].isoformat()
+    return f"{who}: {label} worse {steps} periods running since {since} ({' → '.join(values)})"
+
+
+def notes(report: Report) -> list[str]:
+    """Footnotes that change how numbers read: immature cohorts, flow ratios."""
+    out = []
+    if report.maturity_cutoff is not None:
+        n = report.total.immature_leads
+        after = report.maturity_cutoff.isoformat()
+        if report.immature_included:
+            out.append(
+                f"{fmt.count(n)} leads created after {after} have had less than "
+                f"{report.within_days:g} days to convert; they are included (--include-immature)."
+            )
+        elif n:
+            out.append(
+                f"* {fmt.count(n)} leads created after {after} have had less than "
+                f"{report.within_days:g} days to convert: left out of stage counts, rates and "
+                "cost per stage (--include-immature keeps them)."
+            )
+    if report.basis == "period":
+        out.append(
+            "Period basis: counts are stage entries in the window, whatever the creation date; "
+            "rates are flow ratios (entries ÷ previous-stage entries) and can exceed 100%."
+        )
+    return out

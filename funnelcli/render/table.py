@@ -13,15 +13,28 @@ from funnelcli.findings import Finding
 from funnelcli.model import Report
 from funnelcli.render import fmt
 from funnelcli.render.sections import (
-    OVERVIEW_COLUMNS,
+    Cell,
     Section,
+    attention,
+    changes,
     conversion,
+    notes,
     overview,
+    overview_columns,
     timing,
     volume,
 )
 
 BAR_WIDTH = 24
+NARROW_BAR = 10  # with the change and target columns
+TONES = {
+    "better": "green",
+    "met": "green",
+    "worse": "red",
+    "missed": "red",
+    "unclear": "dim",
+    "same": "dim",
+}
 
 
 def render_text(report: Report, width: int) -> str:
@@ -34,15 +47,24 @@ def render_text(report: Report, width: int) -> str:
 
 
 def renderable(report: Report) -> RenderableType:
-    parts: list[RenderableType] = [_header(report), Text(""), _title("Funnel (all groups)")]
-    parts.append(_overview(report))
+    parts: list[RenderableType] = [_header(report), Text("")]
+    needs = attention(report)
+    if needs:
+        parts += [_title("Needs attention"), *[Text(f"• {line}") for line in needs], Text("")]
+    parts += [_title("Funnel (all groups)"), _overview(report)]
     for section in _sections(report):
         parts += [Text(""), _title(section.title), _section(section)]
+    parts += [Text(line, style="dim") for line in notes(report)]
     return Group(*parts)
 
 
+def _cell(cell: Cell) -> Text:
+    return Text(cell.text, style=TONES.get(cell.tone or "", ""))
+
+
 def _sections(report: Report) -> list[Section]:
-    return [volume(report), conversion(report), timing(report)]
+    found = [volume(report), conversion(report), changes(report), timing(report)]
+    return [s for s in found if s is not None]
 
 
 def _header(report: Report) -> Text:
@@ -52,20 +74,26 @@ def _header(report: Report) -> Text:
     text.append(f" · {fmt.count(report.total.leads)} leads in cohort")
     if report.within_days is not None:
         text.append(f" · within {report.within_days:g} days")
+    if report.compare:
+        other = fmt.window(report.compare.since, report.compare.until)
+        text.append(f" · vs {report.compare.mode} ({other})")
     text.append(f"\npolicy {report.policy_path} · grouped by {', '.join(report.group_by)}", "dim")
     return text
 
 
 def _overview(report: Report) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column(OVERVIEW_COLUMNS[0], no_wrap=True)
+    columns = overview_columns(report)
+    table.add_column(columns[0], no_wrap=True)
     table.add_column("", no_wrap=True)
-    for name in OVERVIEW_COLUMNS[1:]:
-        table.add_column(name, justify="right", no_wrap=True)
-    leads = report.total.leads
+    for name in columns[1:]:
+        table.add_column(name, justify="left" if name == "target" else "right", no_wrap=True)
+    total = report.total
+    entry = total.stages[report.stages[0][0]].count
     for (stage, _), cells in zip(report.stages, overview(report), strict=True):
-        share = report.total.stages[stage].count / leads if leads else 0.0
-        table.add_row(cells[0], _bar(share), *cells[1:])
+        share = min(1.0, total.stages[stage].count / entry) if entry else 0.0
+        width = NARROW_BAR if report.compare or report.targets else BAR_WIDTH
+        table.add_row(_cell(cells[0]), _bar(share, width), *[_cell(c) for c in cells[1:]])
     return table
 
 
@@ -73,21 +101,21 @@ def _title(text: str) -> Text:
     return Text(text, style="bold")
 
 
-def _bar(share: float) -> Text:
-    full = round(share * BAR_WIDTH)
-    return Text("█" * full + "·" * (BAR_WIDTH - full), style="cyan")
+def _bar(share: float, width: int) -> Text:
+    full = round(share * width)
+    return Text("█" * full + "·" * (width - full), style="cyan")
 
 
 def _section(section: Section) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    label_width = min(28, max(len(r[0]) for r in section.rows))
+    label_width = min(28, max(len(r[0].text) for r in section.rows))
     for i, col in enumerate(section.columns):
         numeric = i >= section.numeric_from
         width = None if numeric else label_width
         table.add_column(col, justify="right" if numeric else "left", no_wrap=True, min_width=width)
     for row in section.rows[:-1]:
-        table.add_row(*row)
-    table.add_row(*section.rows[-1], style="bold", end_section=True)
+        table.add_row(*[_cell(c) for c in row])
+    table.add_row(*[_cell(c) for c in section.rows[-1]], style="bold", end_section=True)
     return table
 
 

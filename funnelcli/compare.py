@@ -1,0 +1,93 @@
+"""A report against its comparison window (``--compare previous|year``): each row's previous
+values, the change, and whether the change is more than chance (95% intervals)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from funnelcli.metrics import PERIOD
+from funnelcli.model import Change, Comparison, Report, Row, metric_values
+from funnelcli.stats import cost_interval, count_interval, overlap
+
+# Below this many leads at a stage, a change in days to reach it gets no verdict.
+MIN_DAYS_SAMPLE = 30
+
+
+def direction(key: str) -> int:
+    """+1 when higher is better, -1 when lower is better, 0 when neither (spend)."""
+    if key == "spend":
+        return 0
+    if key == "cpl" or key.endswith((".cost_per", ".median", ".p90")):
+        return -1
+    return 1
+
+
+def attach(current: Report, previous: Report, comparison: Comparison) -> Report:
+    """``current`` with every row (and the total) matched to its group in ``previous``.
+
+    With ``--every``, the i-th period of the window is matched with the i-th period of the
+    comparison window (weeks a year ago do not start on the same dates)."""
+    before = {_key(r, previous.rows): r for r in previous.rows}
+    rows = [_compared(r, before.get(_key(r, current.rows))) for r in current.rows]
+    total = _compared(current.total, previous.total)
+    return replace(current, rows=rows, total=total, compare=comparison)
+
+
+def _key(row: Row, rows: list[Row]) -> tuple[Any, ...]:
+    if PERIOD not in row.group:
+        return tuple(row.group.values())
+    periods = sorted({r.group[PERIOD] for r in rows if r.group[PERIOD] is not None})
+    index = periods.index(row.group[PERIOD]) if row.group[PERIOD] in periods else None
+    return (index, *(v for k, v in row.group.items() if k != PERIOD))
+
+
+def _compared(row: Row, prev: Row | None) -> Row:
+    now = metric_values(row)
+    then = metric_values(prev) if prev else {}
+    changes = {k: _change(k, v, then.get(k), row, prev) for k, v in now.items()}
+    return replace(row, previous=prev, changes=changes)
+
+
+def _change(key: str, now: float | None, then: float | None, row: Row, prev: Row | None) -> Change:
+    if now is None or then is None or prev is None:
+        return Change(then, None, None, None)
+    diff = now - then
+    rel = diff / then if then else None
+    sign = direction(key)
+    if sign == 0:
+        verdict = None
+    elif diff == 0:
+        verdict = "same"
+    elif _indistinct(key, row, prev):
+        verdict = "unclear"
+    else:
+        verdict = "better" if diff * sign > 0 else "worse"
+    return Change(then, diff, rel, verdict)
+
+
+def _indistinct(key: str, row: Row, prev: Row) -> bool:
+    """Whether the 95% intervals of the two values overlap (chance could explain it)."""
+    stage, _, metric = key.partition(".")
+    if not metric:  # leads, cpl
+        if key == "leads":
+            return overlap(count_interval(row.leads), count_interval(prev.leads))
+        return overlap(_cost(row.spend, row.leads), _cost(prev.spend, prev.leads))
+    a, b = row.stages[stage], prev.stages[stage]
+    if metric == "count":
+        return overlap(count_interval(a.count), count_interval(b.count))
+    if metric == "rate":
+        return overlap(a.rate_ci, b.rate_ci)
+    if metric == "rate_from_lead":
+        return overlap(a.rate_from_lead_ci, b.rate_from_lead_ci)
+    if metric == "cost_per":
+        return overlap(_cost_per(a.cost_per, a.count), _cost_per(b.cost_per, b.count))
+    return min(a.count, b.count) < MIN_DAYS_SAMPLE  # days: no interval, only sample size
+
+
+def _cost(spend: float | None, count: int) -> tuple[float, float] | None:
+    return None if spend is None else cost_interval(spend, count)
+
+
+def _cost_per(cost: float | None, count: int) -> tuple[float, float] | None:
+    return None if cost is None else cost_interval(cost * count, count)

@@ -1,0 +1,152 @@
+"""What a weekly reader should look at first: targets met or missed, the funnel's
+bottleneck with its usual meaning, and metrics that got worse period after period."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from dataclasses import replace
+from typing import Any
+
+from funnelcli.compare import direction
+from funnelcli.metrics import PERIOD
+from funnelcli.model import Bottleneck, Report, Row, TargetResult, Trend, metric_values
+from funnelcli.targets import evaluate
+
+DEFAULT_TREND_PERIODS = 3
+
+
+def with_insights(
+    report: Report,
+    targets: dict[str, dict[str, float]],
+    trend_periods: int = DEFAULT_TREND_PERIODS,
+) -> Report:
+    """``report`` with its targets evaluated (on the total), its bottleneck and its trends
+    (over ``report.series`` and ``report.series_total`` when present)."""
+    results = evaluate(targets, report.total)
+    trends: list[Trend] = []
+    for series in (report.series_total, report.series):
+        if series is not None:
+            trends += find_trends(series.rows, trend_periods)
+    return replace(report, targets=results, bottleneck=bottleneck(report, results), trends=trends)
+
+
+def bottleneck(report: Report, targets: list[TargetResult]) -> Bottleneck | None:
+    """The stage furthest below its target; without a missed target, the step whose rate fell
+    most against the comparison window (when one was asked for and it fell)."""
+    ids = [s for s, _ in report.stages]
+    missed = [t for t in targets if not t.met]
+    if missed:
+        worst = max(missed, key=_shortfall)
+        stage = worst.key.split(".", 1)[0]
+        if stage == ids[0]:
+            return None
+        prev = ids[ids.index(stage) - 1]
+        why = f"furthest below its target: {_target_text(worst)}"
+        return Bottleneck(
+            stage, prev, why, reading(ids, stage, cost=worst.key.endswith("cost_per"))
+        )
+    return _worst_change(report, ids)
+
+
+def _worst_change(report: Report, ids: list[str]) -> Bottleneck | None:
+    total = report.total
+    if total.previous is None:
+        return None
+    candidates = []
+    for prev, stage in itertools.pairwise(ids):
+        now, then = total.stages[stage].rate, total.previous.stages[stage].rate
+        if now is not None and then:
+            candidates.append((now / then, prev, stage, now, then))
+    if not candidates:
+        return None
+    ratio, prev, stage, now, then = min(candidates)
+    if ratio >= 1:
+        return None
+    change = total.changes[f"{stage}.rate"] if total.changes else None
+    unsure = (
+        " (within chance: the intervals overlap)" if change and change.verdict == "unclear" else ""
+    )
+    why = f"step rate fell most against the previous window: {then:.1%} → {now:.1%}{unsure}"
+    return Bottleneck(stage, prev, why, reading(ids, stage, cost=False))
+
+
+def reading(ids: list[str], stage: str, *, cost: bool) -> str:
+    """The usual meaning of a weak step, by its place in the funnel."""
+    if cost:
+        return (
+            "cost problem: each one costs more than planned; look at CPL by channel and at "
+            "the conversion steps before it"
+        )
+    position, last = ids.index(stage), len(ids) - 1
+    if position == 1:
+        return "targeting or offer problem: the leads coming in do not meet the bar"
+    if position == last:
+        return "closing problem: pricing, competition or how deals are worked"
+    if position == 2 and last >= 3:
+        return "hand-off problem: sales does not accept marketing's leads (fit or follow-up speed)"
+    return "sales qualification problem: leads stall before becoming real opportunities"
+
+
+def _shortfall(target: TargetResult) -> float:
+    """How far off a missed target is, relative to the target (unmeasurable: infinitely)."""
+    if target.value is None:
+        return math.inf
+    scale = abs(target.threshold) or 1.0
+    return abs(target.value - target.threshold) / scale
+
+
+def _target_text(target: TargetResult) -> str:
+    metric = target.key.split(".", 1)[1]
+    if target.value is None:
+        return f"{target.key} not measurable (target {target.symbol} {target.threshold:g})"
+    if metric.startswith("rate"):
+        return f"{target.key} = {target.value:.1%} (target {target.symbol} {target.threshold:.0%})"
+    return f"{target.key} = {target.value:,.4g} (target {target.symbol} {target.threshold:,g})"
+
+
+TREND_METRICS = ("cpl",)
+TREND_STAGE_METRICS = ("rate", "cost_per")
+
+
+def find_trends(rows: list[Row], periods: int) -> list[Trend]:
+    """Metrics (CPL, each step rate and cost per stage) that worsened ``periods`` times in a
+    row, ending at the group's latest period with a value. Rows carry a ``period`` group."""
+    series: dict[tuple[Any, ...], list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.group.get(PERIOD) is not None:
+            series[tuple((k, v) for k, v in row.group.items() if k != PERIOD)].append(row)
+    found = []
+    for key, group_rows in series.items():
+        group_rows.sort(key=lambda r: r.group[PERIOD])
+        values = [metric_values(r) for r in group_rows]
+        for metric in _trend_keys(values[0]):
+            points = [(r.group[PERIOD], v[metric]) for r, v in zip(group_rows, values, strict=True)]
+            run = _worsening_run(points, direction(metric))
+            if len(run) - 1 >= periods:
+                found.append(Trend(dict(key), metric, [p for p, _ in run], [v for _, v in run]))
+    return found
+
+
+def _trend_keys(values: dict[str, float | None]) -> list[str]:
+    return [
+        k
+        for k in values
+        if k in TREND_METRICS or (k.split(".", 1)[-1] in TREND_STAGE_METRICS and "." in k)
+    ]
+
+
+def _worsening_run(points: list[tuple[Any, float | None]], sign: int) -> list[tuple[Any, float]]:
+    """The longest run of strictly worse values ending at the latest value (None breaks it).
+    Periods with no value at all at the end (e.g. immature cohorts) are skipped first."""
+    while points and points[-1][1] is None:
+        points = points[:-1]
+    run: list[tuple[Any, float]] = []
+    for period, value in reversed(points):
+        if value is None:
+            break
+        if run and not (value - run[0][1]) * sign > 0:  # earlier value must have been better
+            break
+        run.insert(0, (period, value))
+    return run
