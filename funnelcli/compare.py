@@ -59,14 +59,14 @@ def _change(key: str, now: float | None, then: float | None, row: Row, prev: Row
         verdict = None
     elif diff == 0:
         verdict = "same"
-    elif _indistinct(key, row, prev):
+    elif indistinct(key, row, prev):
         verdict = "unclear"
     else:
         verdict = "better" if diff * sign > 0 else "worse"
     return Change(then, diff, rel, verdict)
 
 
-def _indistinct(key: str, row: Row, prev: Row) -> bool:
+def indistinct(key: str, row: Row, prev: Row) -> bool:
     """Whether the 95% intervals of the two values overlap (chance could explain it)."""
     stage, _, metric = key.partition(".")
     if not metric:  # leads, cpl

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
-from funnelcli.compare import direction
+from funnelcli.compare import direction, indistinct
 from funnelcli.metrics import PERIOD
 from funnelcli.model import Bottleneck, Report, Row, TargetResult, Trend, metric_values
 from funnelcli.targets import evaluate
@@ -112,7 +112,9 @@ TREND_STAGE_METRICS = ("rate", "cost_per")
 
 def find_trends(rows: list[Row], periods: int) -> list[Trend]:
     """Metrics (CPL, each step rate and cost per stage) that worsened ``periods`` times in a
-    row, ending at the group's latest period with a value. Rows carry a ``period`` group."""
+    row, ending at the group's latest period with a value. Rows carry a ``period`` group.
+    A trend is ``clear`` when the first and last values' 95% intervals do not overlap: four
+    tiny daily samples falling in a row are usually noise."""
     series: dict[tuple[Any, ...], list[Row]] = defaultdict(list)
     for row in rows:
         if row.group.get(PERIOD) is not None:
@@ -125,7 +127,11 @@ def find_trends(rows: list[Row], periods: int) -> list[Trend]:
             points = [(r.group[PERIOD], v[metric]) for r, v in zip(group_rows, values, strict=True)]
             run = _worsening_run(points, direction(metric))
             if len(run) - 1 >= periods:
-                found.append(Trend(dict(key), metric, [p for p, _ in run], [v for _, v in run]))
+                by_period = {r.group[PERIOD]: r for r in group_rows}
+                first, last = by_period[run[0][0]], by_period[run[-1][0]]
+                clear = not indistinct(metric, last, first)
+                periods_run, values_run = [p for p, _ in run], [v for _, v in run]
+                found.append(Trend(dict(key), metric, periods_run, values_run, clear))
     return found
 
 

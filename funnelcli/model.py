@@ -179,6 +179,7 @@ class Trend:
     metric: str  # flat key, e.g. "cpl" or "mql.rate"
     periods: list[dt.date]  # first to last, len = worsenings + 1
     values: list[float]
+    clear: bool = True  # first and last told apart by their 95% intervals (not noise)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -187,6 +188,7 @@ class Trend:
             "worsened": len(self.periods) - 1,
             "periods": [p.isoformat() for p in self.periods],
             "values": self.values,
+            "clear": self.clear,
         }
 
 

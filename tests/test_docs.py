@@ -122,3 +122,21 @@ def test_cron_line_writes_report_on_sound_data(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "reports" / "check.json").read_text())["status"] == "pass"
     assert (tmp_path / "reports" / "funnel.md").read_text().startswith("## Funnel report")
+
+
+def test_weekly_summary_cron_line_writes_markdown_and_html(tmp_path: Path) -> None:
+    line = next(x for x in _fenced("sh", "### Weekly summary").splitlines() if x.startswith("0 7"))
+    command = line.split(None, 5)[5].replace("cd /srv/funnel", f"cd {shlex.quote(str(tmp_path))}")
+    shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
+    (tmp_path / "funnel.yaml").write_text((ROOT / "config.example.yaml").read_text())
+    (tmp_path / "reports").mkdir()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        ["bash", "-c", command], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    week = subprocess.run(
+        ["date", "-d", "yesterday", "+%G-W%V"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert (tmp_path / "reports" / f"funnel-{week}.md").read_text().startswith("## Funnel report")
+    assert "<!DOCTYPE html>" in (tmp_path / "reports" / f"funnel-{week}.html").read_text()

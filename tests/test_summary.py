@@ -391,10 +391,10 @@ def test_bottleneck_without_targets_is_the_biggest_fall(project: Project) -> Non
 # --- trends ----------------------------------------------------------------------------------
 
 RISING_CPL = [
-    ("2026-02-02", 10, 5, 100),
-    ("2026-02-09", 10, 5, 120),
-    ("2026-02-16", 10, 5, 150),
-    ("2026-02-23", 10, 5, 200),
+    ("2026-02-02", 100, 50, 1000),
+    ("2026-02-09", 100, 50, 1200),
+    ("2026-02-16", 100, 50, 1500),
+    ("2026-02-23", 100, 50, 2000),
 ]
 
 
@@ -419,8 +419,22 @@ def test_cpl_rising_three_weeks_running_is_flagged(project: Project) -> None:
 
 
 def test_a_dip_breaks_the_trend(project: Project) -> None:
-    _weeks(project, [*RISING_CPL[:2], ("2026-02-16", 10, 5, 110), RISING_CPL[3]])
+    _weeks(project, [*RISING_CPL[:2], ("2026-02-16", 100, 50, 1100), RISING_CPL[3]])
     assert report_json(project, "--every", "week")["trends"] == []
+
+
+def test_a_trend_within_noise_is_listed_but_not_called_out(project: Project) -> None:
+    # The same rise on 10 leads a week: CPL 10 → 20, but 100/(10 ± 6.2) and 200/(10 ± 6.2)
+    # overlap, so the trend is in JSON with clear=false and only counted in the text.
+    _weeks(project, [(d, 10, 5, amount / 10) for d, _, _, amount in RISING_CPL])
+    report = report_json(project, "--every", "week")
+    assert {(t["metric"], t["clear"]) for t in report["trends"]} == {
+        ("cpl", False),
+        ("mql.cost_per", False),
+    }
+    text = invoke("report", "-c", project.config, "--every", "week", "-q").stdout
+    assert "CPL worse" not in text
+    assert "4 more metric(s) got worse 3+ periods running, but by less than chance" in text
 
 
 def test_a_closed_window_gets_a_series_for_trends(project: Project) -> None:

@@ -247,7 +247,14 @@ def attention(report: Report) -> list[str]:
             f"Bottleneck: {names[b.prev_stage]} → {names[b.stage]} ({b.why}). "
             f"Usually a {b.reading}."
         )
-    lines += [trend_text(t, report) for t in report.trends]
+    lines += [trend_text(t, report) for t in report.trends if t.clear]
+    noise = [t for t in report.trends if not t.clear]
+    if noise:
+        shortest = min(len(t.periods) - 1 for t in noise)
+        lines.append(
+            f"{len(noise)} more metric(s) got worse {shortest}+ periods running, but by less "
+            "than chance can explain (small samples; JSON `trends` lists them)."
+        )
     return lines
 
 
