@@ -33,10 +33,11 @@ def with_insights(
 
 
 def bottleneck(report: Report, targets: list[TargetResult]) -> Bottleneck | None:
-    """The stage furthest below its target; without a missed target, the step whose rate fell
-    most against the comparison window (when one was asked for and it fell)."""
+    """The stage furthest below its target; without a missed (measurable) target, the step
+    whose rate fell most against the comparison window (when one was asked for and it fell).
+    An unmeasurable target (no mature leads, no spend) says nothing about any step."""
     ids = [s for s, _ in report.stages]
-    missed = [t for t in targets if not t.met]
+    missed = [t for t in targets if not t.met and t.value is not None]
     if missed:
         worst = max(missed, key=_shortfall)
         stage = worst.key.split(".", 1)[0]
@@ -69,7 +70,28 @@ def _worst_change(report: Report, ids: list[str]) -> Bottleneck | None:
         " (within chance: the intervals overlap)" if change and change.verdict == "unclear" else ""
     )
     why = f"step rate fell most against the previous window: {then:.1%} → {now:.1%}{unsure}"
-    return Bottleneck(stage, prev, why, reading(ids, stage, cost=False))
+    return Bottleneck(stage, prev, why + _too_young(report, stage), reading(ids, stage, cost=False))
+
+
+def _too_young(report: Report, stage: str) -> str:
+    """A caution when the window's leads are younger than the time half of the converters
+    need: on the cohort basis without --within, a later stage then falls only by age."""
+    if report.basis != "cohort" or report.within_days is not None or report.total.previous is None:
+        return ""
+    if report.since is None or report.until is None or report.as_of is None:
+        return ""
+    typical = report.total.previous.stages[stage].days_from_lead
+    median = typical.median if typical else None
+    oldest = (report.as_of - report.since).days
+    if median is None or median < oldest / 2:
+        return ""
+    youngest = max(0, (report.as_of - report.until).days)
+    name = dict(report.stages)[stage]
+    return (
+        f"; but half of those who reach {name} take {median:.0f}+ days and this window's leads "
+        f"are {youngest}–{oldest} days old, so part of the fall is only time: rerun with "
+        f"--within {math.ceil(median)} to compare like with like"
+    )
 
 
 def reading(ids: list[str], stage: str, *, cost: bool) -> str:
@@ -90,9 +112,8 @@ def reading(ids: list[str], stage: str, *, cost: bool) -> str:
 
 
 def _shortfall(target: TargetResult) -> float:
-    """How far off a missed target is, relative to the target (unmeasurable: infinitely)."""
-    if target.value is None:
-        return math.inf
+    """How far off a missed target is, relative to the target."""
+    assert target.value is not None
     scale = abs(target.threshold) or 1.0
     return abs(target.value - target.threshold) / scale
 

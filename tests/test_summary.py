@@ -517,3 +517,16 @@ def test_html_without_the_plotting_extra_still_has_the_tables(
     assert page.images == []
     assert "pip install 'funnel-cli[html]'" in " ".join(page.text)
     assert page.tags.count("table") == 5
+
+
+def test_unmeasurable_target_is_not_met_but_names_no_bottleneck(project: Project) -> None:
+    # Every lead is younger than --within 30 on Mar 31: no rate can be measured yet.
+    project.policy(BASE_POLICY.format(timezone="UTC") + "targets:\n  mql.rate: {gte: 0.3}\n")
+    project.write("leads.csv", MATURITY_LEADS)
+    report = report_json(project, "--within", "30", "--as-of", "2026-03-31")
+    assert report["targets"] == [
+        {"metric": "mql.rate", "op": "gte", "target": 0.3, "value": None, "met": False}
+    ]
+    assert report["bottleneck"] is None
+    text = invoke("report", "-c", project.config, "--within", "30", "--as-of", "2026-03-31", "-q")
+    assert "Not measurable, so not met: mql.rate" in text.stdout

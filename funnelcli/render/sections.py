@@ -239,7 +239,13 @@ def _signed(change: Change) -> str:
 
 def attention(report: Report) -> list[str]:
     """The "needs attention" block: missed targets, the bottleneck, worsening trends."""
-    lines = [f"Missed target: {t.text}" for t in report.targets if not t.met]
+    lines = [
+        f"Missed target: {t.text}" for t in report.targets if not t.met and t.value is not None
+    ]
+    unknown = [t.key for t in report.targets if t.value is None]
+    if unknown:
+        why = "no spend, no leads, or every lead still immature"
+        lines.append(f"Not measurable, so not met: {', '.join(unknown)} ({why}).")
     if report.bottleneck:
         b = report.bottleneck
         names = dict(report.stages)
@@ -291,6 +297,11 @@ def notes(report: Report) -> list[str]:
                 f"{report.within_days:g} days to convert: left out of stage counts, rates and "
                 "cost per stage (--include-immature keeps them)."
             )
+    if report.compare and report.basis == "cohort" and report.within_days is None:
+        out.append(
+            "Without --within, the later stages of a recent window are still filling up while "
+            "the earlier window has had more time; --within D compares like with like."
+        )
     if report.basis == "period":
         out.append(
             "Period basis: counts are stage entries in the window, whatever the creation date; "
