@@ -520,13 +520,13 @@ def test_html_without_the_plotting_extra_still_has_the_tables(
 
 
 def test_unmeasurable_target_is_not_met_but_names_no_bottleneck(project: Project) -> None:
-    # Every lead is younger than --within 30 on Mar 31: no rate can be measured yet.
+    # Every lead is younger than --within 30 on Mar 30 (cutoff Feb 28): no rate to measure.
     project.policy(BASE_POLICY.format(timezone="UTC") + "targets:\n  mql.rate: {gte: 0.3}\n")
     project.write("leads.csv", MATURITY_LEADS)
-    report = report_json(project, "--within", "30", "--as-of", "2026-03-31")
+    report = report_json(project, "--within", "30", "--as-of", "2026-03-30")
     assert report["targets"] == [
         {"metric": "mql.rate", "op": "gte", "target": 0.3, "value": None, "met": False}
     ]
     assert report["bottleneck"] is None
-    text = invoke("report", "-c", project.config, "--within", "30", "--as-of", "2026-03-31", "-q")
+    text = invoke("report", "-c", project.config, "--within", "30", "--as-of", "2026-03-30", "-q")
     assert "Not measurable, so not met: mql.rate" in text.stdout
