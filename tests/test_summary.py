@@ -530,3 +530,30 @@ def test_unmeasurable_target_is_not_met_but_names_no_bottleneck(project: Project
     assert report["bottleneck"] is None
     text = invoke("report", "-c", project.config, "--within", "30", "--as-of", "2026-03-30", "-q")
     assert "Not measurable, so not met: mql.rate" in text.stdout
+
+
+def test_compare_with_every_matches_periods_by_position(project: Project) -> None:
+    # Weeks of Jan 19, Jan 26 (previous window) and Feb 2, Feb 9 (this window): 10, 20, 30, 40
+    # leads. The first week of the window is compared with the first of the previous one.
+    _weeks(
+        project,
+        [
+            (d, n, 0, 10)
+            for d, n in [
+                ("2026-01-19", 10),
+                ("2026-01-26", 20),
+                ("2026-02-02", 30),
+                ("2026-02-09", 40),
+            ]
+        ],
+    )
+    report = report_json(
+        project, "--since", "2026-02-02", "--until", "2026-02-15", "--every", "week",
+        "--compare", "previous",
+    )  # fmt: skip
+    assert report["compare"]["window"] == {"since": "2026-01-19", "until": "2026-02-01"}
+    first = row(report, period="2026-02-02", channel="web")
+    second = row(report, period="2026-02-09", channel="web")
+    assert (first["previous"]["leads"], second["previous"]["leads"]) == (10, 20)
+    # 40 vs 20 leads: 40 ± 12.4 and 20 ± 8.8 still overlap, so no verdict.
+    assert second["delta"]["leads"] == {"abs": 20, "rel": 1.0, "verdict": "unclear"}
