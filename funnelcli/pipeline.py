@@ -88,7 +88,7 @@ def run_report(
         raise UsageError("--last sets the window itself; drop --since/--until, or --last.")
     span = parse_span(summary.last) if summary.last else None
     policy = load_policy(config)
-    now = now or dt.datetime.now(ZoneInfo(policy.timezone))
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(policy.timezone))
     as_of = parse_as_of(summary.as_of, now.date())
     window = last(span, as_of) if span else Window(query.since, query.until)
     query = replace(query, since=window.since, until=window.until, as_of=as_of)
@@ -160,7 +160,7 @@ def run_check(
 
 
 def _findings(ready: Prepared, now: dt.datetime | None) -> list[Finding]:
-    now = now or dt.datetime.now(ZoneInfo(ready.policy.timezone))
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(ready.policy.timezone))
     return run_checks(ready.policy, ready.data, ready.qualified, now=now)
 
 

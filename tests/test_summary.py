@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from funnelcli.metrics import Query
+from funnelcli.pipeline import Summary, run_report
 from funnelcli.render import charts
 from funnelcli.stats import wilson
 from funnelcli.windows import Span, Window, last, parse_as_of, previous, year_before
@@ -557,3 +559,15 @@ def test_compare_with_every_matches_periods_by_position(project: Project) -> Non
     assert (first["previous"]["leads"], second["previous"]["leads"]) == (10, 20)
     # 40 vs 20 leads: 40 ± 12.4 and 20 ± 8.8 still overlap, so no verdict.
     assert second["delta"]["leads"] == {"abs": 20, "rel": 1.0, "verdict": "unclear"}
+
+
+def test_as_of_defaults_to_today_in_the_business_time_zone(project: Project) -> None:
+    # 03:00 UTC on Feb 6 is still Feb 5 in New York: --last 7d ends on Feb 5.
+    project.policy(BASE_POLICY.format(timezone="America/New_York"))
+    now = dt.datetime(2026, 2, 6, 3, 0, tzinfo=dt.UTC)
+    report = run_report(project.config, Query(), summary=Summary(last="7d"), now=now)
+    assert (report.since, report.until, report.as_of) == (
+        D(2026, 1, 30),
+        D(2026, 2, 5),
+        D(2026, 2, 5),
+    )
