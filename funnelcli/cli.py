@@ -254,9 +254,17 @@ def score(
 def init(
     ctx: typer.Context,
     folder: Annotated[Path, typer.Argument(help="Where to write funnel.yaml.")] = Path(),
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Start from an export: hubspot, salesforce or pipedrive, plus google_ads "
+            "and/or meta for spend (comma-separated)."
+        ),
+    ] = None,
 ) -> None:
     """Write a commented starter policy (funnel.yaml); never overwrites."""
-    path = _guard(ctx, lambda: scaffold.write_starter(folder))
+    names = tuple(p.strip() for p in (preset or "").split(",") if p.strip())
+    path = _guard(ctx, lambda: scaffold.write_starter(folder, names))
     stderr.print(f"wrote {path} — edit inputs: and stages:, then run `funnel report -c {path}`")
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from funnelcli.errors import ConfigError
 from funnelcli.findings import CATALOGUE
+from funnelcli.presets import PRESETS, kinds, preset_for
 from funnelcli.yamlsrc import Key, YamlSource, format_loc, format_problems, load_yaml
 
 ColumnType = Literal["int", "float", "bool", "str", "date"]
@@ -38,12 +39,27 @@ class InputSpec(_Strict):
     types: dict[str, ColumnType] = {}
     null_values: list[str] = []
     stage: NonEmpty | None = None
+    preset: NonEmpty | None = None  # hubspot, salesforce, … (funnelcli/presets.py)
+    skip_rows: Annotated[int, Field(ge=0)] = 0  # lines above the header
+    skip_where: dict[str, str] = {}  # drop rows whose column matches the regex
+    keep_where: dict[str, str] = {}  # keep only rows whose columns all match
+    defaults: dict[str, str] = {}  # values for columns the file lacks
+    date_format: NonEmpty | list[NonEmpty] = []  # strptime formats tried before ISO 8601
+
+    @property
+    def date_formats(self) -> list[str]:
+        return [self.date_format] if isinstance(self.date_format, str) else list(self.date_format)
 
 
 class InputsSpec(_Strict):
     leads: InputSpec
-    spend: InputSpec | None = None
+    spend: InputSpec | list[InputSpec] | None = None  # several: e.g. Google Ads and Meta
     transitions: InputSpec | list[InputSpec] | None = None
+
+    def spend_inputs(self) -> list[InputSpec]:
+        if self.spend is None:
+            return []
+        return self.spend if isinstance(self.spend, list) else [self.spend]
 
     def transition_inputs(self) -> list[InputSpec]:
         if self.transitions is None:
@@ -234,6 +250,7 @@ def _cross_checks(policy: Policy) -> list[tuple[Key, str]]:
     return [
         *_check_timezone(policy),
         *_check_encodings(policy),
+        *_check_presets(policy),
         *_check_stage_names(policy),
         *_check_transitions_needed(policy),
         *_check_targets(policy),
@@ -252,20 +269,40 @@ def _check_timezone(policy: Policy) -> list[tuple[Key, str]]:
     return []
 
 
-def _check_encodings(policy: Policy) -> list[tuple[Key, str]]:
+def input_specs(policy: Policy) -> list[tuple[Key, str, InputSpec]]:
+    """Every input of the policy: (its key path, its kind, its spec)."""
     inputs = policy.inputs
-    specs: list[tuple[Key, InputSpec | None]] = [
-        (("inputs", "leads"), inputs.leads),
-        (("inputs", "spend"), inputs.spend),
-    ]
-    many = isinstance(inputs.transitions, list)
-    for i, spec in enumerate(inputs.transition_inputs()):
-        specs.append((("inputs", "transitions", i) if many else ("inputs", "transitions"), spec))
+    specs: list[tuple[Key, str, InputSpec]] = [(("inputs", "leads"), "leads", inputs.leads)]
+    for kind in ("spend", "transitions"):
+        many = isinstance(getattr(inputs, kind), list)
+        listed = inputs.spend_inputs() if kind == "spend" else inputs.transition_inputs()
+        for i, spec in enumerate(listed):
+            specs.append((("inputs", kind, i) if many else ("inputs", kind), kind, spec))
+    return specs
+
+
+def _check_presets(policy: Policy) -> list[tuple[Key, str]]:
     problems: list[tuple[Key, str]] = []
-    for loc, spec in specs:
+    for loc, kind, spec in input_specs(policy):
+        if spec.preset is None or preset_for(spec.preset, kind) is not None:
+            continue
+        offered = [name for name in PRESETS if kind in kinds(name)]
+        if spec.preset in PRESETS:
+            has = ", ".join(kinds(spec.preset))
+            text = f"preset '{spec.preset}' has no {kind} layout (it has: {has})."
+        else:
+            text = f"unknown preset '{spec.preset}'."
+        problems.append(
+            ((*loc, "preset"), f"{text} {kind.capitalize()} presets: {', '.join(offered)}.")
+        )
+    return problems
+
+
+def _check_encodings(policy: Policy) -> list[tuple[Key, str]]:
+    problems: list[tuple[Key, str]] = []
+    for loc, _, spec in input_specs(policy):
         try:
-            if spec is not None:
-                codecs.lookup(spec.encoding)
+            codecs.lookup(spec.encoding)
         except LookupError:
             text = f"unknown encoding {spec.encoding!r}; use e.g. utf-8, latin-1, cp1252, utf-16."
             problems.append(((*loc, "encoding"), text))

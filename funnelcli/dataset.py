@@ -39,8 +39,9 @@ def load_dataset(policy: Policy, extras: set[str], step: Step = quiet) -> Datase
     ``step`` is told what is being done next (the CLI shows it as progress)."""
     step(f"reading leads ({policy.resolve(policy.inputs.leads).name})")
     leads = load_leads(policy, extras)
-    if policy.inputs.spend is not None:
-        step(f"reading spend ({policy.resolve(policy.inputs.spend).name})")
+    if policy.inputs.spend_inputs():
+        names = ", ".join(policy.resolve(s).name for s in policy.inputs.spend_inputs())
+        step(f"reading spend ({names})")
     spend = load_spend(policy)
     step(f"reading stage transitions of {leads.frame.height:,} leads")
     trans = load_transitions(policy, leads.frame)

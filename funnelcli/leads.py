@@ -12,6 +12,7 @@ from funnelcli.load import (
     LEADS_REQUIRED,
     Loaded,
     collect,
+    date_formats,
     flagged,
     keep_findings,
     open_table,
@@ -37,7 +38,7 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
     """
     spec = policy.inputs.leads
     source = source_for(policy, spec, ("inputs", "leads"))
-    frame = open_table(source, spec, LEADS_REQUIRED)
+    frame = open_table(source, spec, LEADS_REQUIRED, "leads")
     schema = frame.collect_schema()
     for i, stage in enumerate(policy.stages):
         if stage.date_column and stage.date_column not in schema:
@@ -52,8 +53,9 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
     for stage in policy.stages:
         if stage.date_column:
             stamps[date_col(stage.id)] = (raw_date_col(stage.id), schema[stage.date_column])
+    formats = date_formats(spec, "leads")
     query = parse.with_timestamps(
-        frame.select(_columns(policy, schema, extras)), stamps, policy.timezone
+        frame.select(_columns(policy, schema, extras)), stamps, policy.timezone, formats
     )
     raw = collect(query.with_columns(pl.lit(source.name).alias(FILE)), source)
     raw = _type_extras(raw, schema, extras, spec.types, policy.timezone)

@@ -6,14 +6,16 @@ collected once; every later step works on these in-memory frames.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
 
 from funnelcli.config import InputSpec, Policy
-from funnelcli.errors import InputError
+from funnelcli.errors import ConfigError, InputError
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
+from funnelcli.presets import Preset, preset_for
 from funnelcli.readers import (
     MAYBE_SHORT,
     ROW,
@@ -42,6 +44,10 @@ class Loaded:
 
 
 def source_for(policy: Policy, spec: InputSpec, loc: Key) -> Source:
+    preset = preset_for(spec.preset, str(loc[1]))
+    for key, patterns in (("skip_where", spec.skip_where), ("keep_where", spec.keep_where)):
+        for column, pattern in patterns.items():
+            _check_regex(pattern, policy.source.where((*loc, key, column)))
     return Source(
         path=policy.resolve(spec),
         label=".".join(str(p) for p in loc),
@@ -49,13 +55,33 @@ def source_for(policy: Policy, spec: InputSpec, loc: Key) -> Source:
         encoding=spec.encoding,
         delimiter=spec.delimiter,
         null_values=tuple(spec.null_values),
+        skip_rows=spec.skip_rows or (preset.skip_rows if preset else 0),
     )
 
 
-def open_table(source: Source, spec: InputSpec, required: tuple[str, ...]) -> pl.LazyFrame:
-    """Scan a file and rename its mapped headers to canonical names; check required ones."""
+def _check_regex(pattern: str, where: str) -> None:
+    try:
+        pl.select(pl.lit("").str.contains(pattern)).item()
+    except pl.exceptions.PolarsError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else "invalid"
+        raise ConfigError(f"{where}: bad regular expression {pattern!r} ({first}).") from None
+
+
+def date_formats(spec: InputSpec, kind: str) -> list[str]:
+    """The input's own date formats, else its preset's (tried before ISO 8601)."""
+    preset = preset_for(spec.preset, kind)
+    return spec.date_formats or list(preset.date_formats if preset else ())
+
+
+def open_table(
+    source: Source, spec: InputSpec, required: tuple[str, ...], kind: str
+) -> pl.LazyFrame:
+    """Scan a file, keep the rows the input's filters select, rename mapped headers (the
+    config's, else its preset's) to canonical names, fill defaults; check required ones."""
     frame = scan(source)
     names = frame.collect_schema().names()
+    preset = preset_for(spec.preset, kind)
+    frame = _filtered(frame, source, names, spec, preset)
     renames = {header.strip(): canon for canon, header in spec.columns.items()}
     missing_maps = [h for h in renames if h not in names]
     if missing_maps:
@@ -65,13 +91,61 @@ def open_table(source: Source, spec: InputSpec, required: tuple[str, ...]) -> pl
             f"({source.label}.columns) but the file has no such header. Its headers: {have}."
         )
         raise InputError(msg)
+    if preset is not None:
+        renames |= _preset_renames(preset, names, set(spec.columns))
     # A canonical name that is both mapped and present as a header: the mapping wins.
     clash = [c for c in renames.values() if c in names and c not in renames]
     frame = frame.drop(clash).rename(renames)
     present = set(frame.collect_schema().names())
+    defaults = {**(preset.defaults if preset else {}), **spec.defaults}
+    if preset is not None and preset.currency_from_header:
+        header = next((h for h, c in renames.items() if c == preset.currency_from_header), "")
+        found = re.search(r"\(([A-Za-z]{3})\)\s*$", header)
+        if found:
+            defaults.setdefault("currency", found.group(1).upper())
+    fills = {c: pl.lit(v) for c, v in defaults.items() if c not in present}
+    frame = frame.with_columns(**fills) if fills else frame
+    present |= set(fills)
     for col in required:
         if col not in present:
             raise InputError(_missing_column(source, col, names))
+    return frame
+
+
+def _preset_renames(preset: Preset, names: list[str], mapped: set[str]) -> dict[str, str]:
+    """Header → canonical name for the preset's columns the user did not map: the first of
+    its candidate headers that the file has."""
+    out = {}
+    for canon, candidates in preset.columns.items():
+        header = next((h for h in candidates if h in names), None)
+        if canon not in mapped and header is not None and header not in out:
+            out[header] = canon
+    return out
+
+
+def _filtered(
+    frame: pl.LazyFrame, source: Source, names: list[str], spec: InputSpec, preset: Preset | None
+) -> pl.LazyFrame:
+    """Rows left after ``skip_where`` (any match drops) and ``keep_where`` (all must match).
+    A preset's skip column missing from the file is ignored; any other missing column is an
+    error, since the filter could not do its job."""
+    skip = {**(preset.skip_where if preset else {}), **spec.skip_where}
+    keep = {**(preset.keep_where if preset else {}), **spec.keep_where}
+    for column in [*spec.skip_where, *keep]:
+        if column not in names:
+            have = ", ".join(file_columns(names))
+            msg = (
+                f"{source.path}: {source.label} filters rows on column '{column}', but the file "
+                f"has no such header. Its headers: {have}."
+            )
+            raise InputError(msg)
+    cell = {c: pl.col(c).cast(pl.String).fill_null("") for c in [*skip, *keep] if c in names}
+    drop = [cell[c].str.contains(rx) for c, rx in skip.items() if c in cell]
+    need = [cell[c].str.contains(rx) for c, rx in keep.items()]
+    if drop:
+        frame = frame.filter(~pl.any_horizontal(drop))
+    if need:
+        frame = frame.filter(pl.all_horizontal(need))
     return frame
 
 

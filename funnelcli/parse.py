@@ -42,13 +42,17 @@ def timestamp(col: pl.Expr, dtype: pl.DataType, tz: str) -> pl.Expr:
 
 
 def with_timestamps(
-    frame: pl.LazyFrame, columns: dict[str, tuple[str, pl.DataType]], tz: str
+    frame: pl.LazyFrame,
+    columns: dict[str, tuple[str, pl.DataType]],
+    tz: str,
+    formats: tuple[str, ...] | list[str] = (),
 ) -> pl.LazyFrame:
     """Add ``out`` columns parsed from ``(source column, its dtype)`` by :func:`timestamp`.
 
-    Text goes through the common fixed formats first (fast); the general ISO parser (a
-    regex) only sees the cells they missed, the others reaching it as nulls, which cost
-    nothing. Each step is its own projection so that no sub-expression is evaluated twice.
+    Text goes through the input's own ``formats`` (strptime, naive in ``tz``), then the
+    common fixed formats (fast); the general ISO parser (a regex) only sees the cells they
+    missed, the others reaching it as nulls, which cost nothing. Each step is its own
+    projection so that no sub-expression is evaluated twice.
     """
     text_cols = {o: src for o, (src, dtype) in columns.items() if not dtype.is_temporal()}
     direct = {
@@ -61,8 +65,11 @@ def with_timestamps(
         return frame
     common = {}
     for out, src in text_cols.items():
-        naive, utc = _parse_common(pl.col(src).cast(pl.String))
-        common[f"__n_{out}"], common[f"__u_{out}"] = naive, utc
+        text = pl.col(src).cast(pl.String)
+        naive, utc = _parse_common(text)
+        trimmed = text.str.strip_chars()
+        own = [trimmed.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
+        common[f"__n_{out}"], common[f"__u_{out}"] = pl.coalesce(*own, naive), utc
     frame = frame.with_columns(**common)
     rest = {
         f"__r_{out}": pl.when(pl.col(f"__n_{out}").is_null() & pl.col(f"__u_{out}").is_null())

@@ -165,14 +165,14 @@ def _findings(ready: Prepared, now: dt.datetime | None) -> list[Finding]:
 
 
 def _input_paths(policy: Policy) -> dict[str, str]:
-    specs = [policy.inputs.leads, policy.inputs.spend, *policy.inputs.transition_inputs()]
+    inputs = policy.inputs
+    specs = [inputs.leads, *inputs.spend_inputs(), *inputs.transition_inputs()]
     paths = {}
     for spec in specs:
-        if spec is not None:
-            path = policy.resolve(spec)
-            with contextlib.suppress(ValueError):
-                path = path.resolve().relative_to(Path.cwd())
-            paths[path.name] = str(path)
+        path = policy.resolve(spec)
+        with contextlib.suppress(ValueError):
+            path = path.resolve().relative_to(Path.cwd())
+        paths[path.name] = str(path)
     return paths
 
 

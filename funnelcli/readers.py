@@ -42,6 +42,7 @@ class Source:
     encoding: str = "utf-8"
     delimiter: str = ","
     null_values: tuple[str, ...] = ()
+    skip_rows: int = 0  # lines above the header (report titles)
 
     @property
     def is_parquet(self) -> bool:
@@ -90,6 +91,7 @@ def _scan_csv(source: Source) -> pl.LazyFrame:
         row_index_name=ROW,
         row_index_offset=1,
         raise_if_empty=False,
+        skip_rows=source.skip_rows,
     )
     return frame.with_columns(pl.col(header[-1].strip()).is_null().alias(MAYBE_SHORT))
 
@@ -130,7 +132,10 @@ def _header(source: Source, data: bytes | None) -> list[str]:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         _raise_not_utf8(source)
-    first = next(csv.reader(io.StringIO(text), delimiter=source.delimiter), None)
+    rows = csv.reader(io.StringIO(text), delimiter=source.delimiter)
+    for _ in range(source.skip_rows):
+        next(rows, None)
+    first = next(rows, None)
     if not first:
         msg = f"{source.path}: the file is empty; it needs a header row and data rows."
         raise InputError(msg)
@@ -165,6 +170,8 @@ def _check_structure(source: Source, data: bytes | None, width: int) -> None:
     line = pl.col("line")
     quoted = pl.when(line.str.contains('"', literal=True)).then(line)
     quote_free = pl.coalesce(quoted.str.replace_all(r'"[^"]*"', ""), line)
+    # Row numbers stay data-row numbers: line i (0-based) after the skipped lines is row i.
+    lines = lines.slice(source.skip_rows)
     checked = lines.with_row_index("i").select(
         pl.col("i"),
         pl.col("line").str.count_matches('"').alias("quotes"),
@@ -193,7 +200,10 @@ def _check_structure(source: Source, data: bytes | None, width: int) -> None:
 def _check_quotes(source: Source, data: bytes | None, line: int) -> None:
     """Files with quoted line breaks: let polars parse, and explain if it cannot."""
     frame = pl.scan_csv(
-        data if data is not None else source.path, separator=source.delimiter, infer_schema=False
+        data if data is not None else source.path,
+        separator=source.delimiter,
+        infer_schema=False,
+        skip_rows=source.skip_rows,
     )
     try:
         frame.collect()

@@ -1,4 +1,4 @@
-"""``funnel init``: the commented starter policy."""
+"""``funnel init``: the commented starter policy, generic or for a CRM / ad-platform export."""
 
 from __future__ import annotations
 
@@ -8,16 +8,60 @@ from pathlib import Path
 from funnelcli.errors import UsageError
 
 FILENAME = "funnel.yaml"
+CRM_PRESETS = ("hubspot", "salesforce", "pipedrive")
+SPEND_PRESETS = {
+    "google_ads": (
+        "google-ads-campaigns.csv",
+        "Day, Campaign, Cost; skips the title and Total rows",
+    ),
+    "meta": ("meta-ads.csv", "Day, Campaign name, Amount spent (USD|EUR|…)"),
+}
 
 
-def starter_text(data_dir: str = "data") -> str:
-    """The starter policy, its input paths under ``data_dir`` (relative to the config)."""
-    text = resources.files("funnelcli").joinpath("starter.yaml").read_text(encoding="utf-8")
+def starter_text(data_dir: str = "data", presets: tuple[str, ...] = ()) -> str:
+    """The starter policy, its input paths under ``data_dir`` (relative to the config).
+
+    ``presets``: at most one CRM export (hubspot, salesforce, pipedrive) and any ad-platform
+    spend exports (google_ads, meta)."""
+    unknown = [p for p in presets if p not in CRM_PRESETS and p not in SPEND_PRESETS]
+    if unknown:
+        names = ", ".join([*CRM_PRESETS, *SPEND_PRESETS])
+        raise UsageError(f"--preset {unknown[0]!r} is not a preset; choose from {names}.")
+    crm = [p for p in presets if p in CRM_PRESETS]
+    if len(crm) > 1:
+        raise UsageError(f"--preset: choose one CRM export, not {' and '.join(crm)}.")
+    spend = [p for p in presets if p in SPEND_PRESETS]
+    if not crm:
+        text = _read("starter.yaml")
+        if spend:
+            text = text.replace(
+                "  spend:                          # omit to report without costs\n"
+                "    path: {data_dir}/spend.csv\n",
+                _spend_block(spend),
+            )
+        return text.replace("{data_dir}", data_dir)
+    text = _read(f"starters/{crm[0]}.yaml").replace("{spend}", _spend_block(spend))
     return text.replace("{data_dir}", data_dir)
 
 
-def write_starter(folder: Path) -> Path:
+def _spend_block(presets: list[str]) -> str:
+    if not presets:
+        return "  # spend: {path: {data_dir}/spend.csv}   # or preset: google_ads / meta\n"
+    lines = ["  spend:                          # one file per ad platform"]
+    for name in presets:
+        path, columns = SPEND_PRESETS[name]
+        lines.append(f"    - path: {{data_dir}}/{path}")
+        lines.append(f"      preset: {name}  # {columns}")
+    return "\n".join(lines) + "\n"
+
+
+def _read(name: str) -> str:
+    return resources.files("funnelcli").joinpath(name).read_text(encoding="utf-8")
+
+
+def write_starter(folder: Path, presets: tuple[str, ...] = ()) -> Path:
     """Write ``folder/funnel.yaml``; refuse to overwrite an existing file (exit 2)."""
+    text = starter_text(presets=presets)  # a bad preset fails before anything is written
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} is a file; give a folder for funnel.yaml.")
     path = folder / FILENAME
@@ -25,5 +69,5 @@ def write_starter(folder: Path) -> Path:
         msg = f"{path} already exists; not overwriting it. Move it away or pick another folder."
         raise UsageError(msg)
     folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(starter_text(), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path

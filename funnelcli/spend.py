@@ -5,12 +5,13 @@ from __future__ import annotations
 import polars as pl
 
 from funnelcli import parse
-from funnelcli.config import Policy
+from funnelcli.config import InputSpec, Policy
 from funnelcli.load import (
     FILE,
     SPEND_REQUIRED,
     Loaded,
     collect,
+    date_formats,
     flagged,
     keep_findings,
     open_table,
@@ -24,15 +25,28 @@ RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
 def load_spend(policy: Policy) -> Loaded | None:
     """Spend rows in the config's currency: ``date`` (Date), ``channel``, ``campaign``,
     ``micros`` (Int64 millionths). None when the config has no spend input."""
-    spec = policy.inputs.spend
-    if spec is None:
+    specs = policy.inputs.spend_inputs()
+    if not specs:
         return None
-    source = source_for(policy, spec, ("inputs", "spend"))
-    frame = open_table(source, spec, SPEND_REQUIRED)
+    many = isinstance(policy.inputs.spend, list)
+    parts = [
+        _load_file(policy, spec, ("inputs", "spend", i) if many else ("inputs", "spend"))
+        for i, spec in enumerate(specs)
+    ]
+    if len(parts) == 1:
+        return parts[0]
+    frame = pl.concat([p.frame for p in parts], how="vertical_relaxed")
+    findings = [f for p in parts for f in p.findings]
+    return Loaded(frame, findings, rows_read=sum(p.rows_read for p in parts))
+
+
+def _load_file(policy: Policy, spec: InputSpec, loc: tuple[str | int, ...]) -> Loaded:
+    source = source_for(policy, spec, loc)
+    frame = open_table(source, spec, SPEND_REQUIRED, "spend")
     schema = frame.collect_schema()
     query = frame.select(_columns(policy, schema)).with_columns(pl.lit(source.name).alias(FILE))
     stamps = {"__stamp": (RAW_DATE, schema["date"])}
-    query = parse.with_timestamps(query, stamps, policy.timezone)
+    query = parse.with_timestamps(query, stamps, policy.timezone, date_formats(spec, "spend"))
     query = query.with_columns(pl.col("__stamp").dt.date().alias("date")).drop("__stamp")
     return _clean(collect(query, source), policy.currency)
 

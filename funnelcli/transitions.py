@@ -13,6 +13,7 @@ from funnelcli.load import (
     TRANSITIONS_REQUIRED,
     Loaded,
     collect,
+    date_formats,
     flagged,
     keep_findings,
     open_table,
@@ -57,7 +58,7 @@ def load_transitions(policy: Policy, leads: pl.DataFrame) -> Loaded:
 def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
     source = source_for(policy, spec, loc)
     required = tuple(c for c in TRANSITIONS_REQUIRED if not (spec.stage and c == "stage"))
-    frame = open_table(source, spec, required)
+    frame = open_table(source, spec, required, "transitions")
     schema = frame.collect_schema()
     stage_raw = pl.lit(spec.stage) if spec.stage else pl.col("stage").cast(pl.String)
     query = frame.select(
@@ -72,7 +73,7 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
         pl.col("entered_at").alias(RAW_ENTERED),
     ).with_columns(pl.lit(source.name).alias(FILE))
     stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
-    query = parse.with_timestamps(query, stamps, policy.timezone)
+    query = parse.with_timestamps(query, stamps, policy.timezone, date_formats(spec, "transitions"))
     return _clean(collect(query, source))
 
 
