@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -18,9 +19,11 @@ from funnelcli.insights import DEFAULT_TREND_PERIODS
 from funnelcli.metrics import Query
 from funnelcli.model import Report
 from funnelcli.output import check_writable, write_text
-from funnelcli.pipeline import Summary, run_check, run_report, score_csv
+from funnelcli.pipeline import Summary, rules_report, run_check, run_report, score_csv
+from funnelcli.pipeline import explain as explain_lead
 from funnelcli.render import check as check_render
 from funnelcli.render import csv as csv_render
+from funnelcli.render import explain as explain_render
 from funnelcli.render import html as html_render
 from funnelcli.render import json as json_render
 from funnelcli.render import markdown as md_render
@@ -236,18 +239,76 @@ def check(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+class ScoreFormat(StrEnum):
+    csv = "csv"
+    table = "table"
+    json = "json"
+
+
 @app.command()
 def score(
-    ctx: typer.Context, config: ConfigOpt = Path("funnel.yaml"), output: OutputOpt = None
+    ctx: typer.Context,
+    config: ConfigOpt = Path("funnel.yaml"),
+    output: OutputOpt = None,
+    explain: Annotated[
+        str | None,
+        typer.Option(metavar="LEAD_ID", help="Why this lead has its score and stages."),
+    ] = None,
+    rules: Annotated[
+        bool, typer.Option("--rules", help="Each scoring rule's reach and conversion lift.")
+    ] = False,
+    fmt: Annotated[
+        ScoreFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="csv for per-lead scores; table (default) or json for --explain/--rules.",
+        ),
+    ] = None,
 ) -> None:
-    """Per-lead scores, dimensions and stages reached with dates, as CSV for your CRM."""
+    """Per-lead scores, dimensions, stages reached with dates and reasons, as CSV for your
+    CRM; or one lead explained (--explain), or how well each rule predicts conversion (--rules)."""
 
     def work() -> None:
+        if explain is not None and rules:
+            raise UsageError("--explain and --rules are separate views; use one of them.")
         if output is not None:
             check_writable(output)
-        write_text(score_csv(config), output)
+        chosen = fmt or (ScoreFormat.csv if explain is None and not rules else ScoreFormat.table)
+        if explain is not None:
+            found = explain_lead(config, explain)
+            if chosen is ScoreFormat.json:
+                write_text(explain_render.explanation_json(found), output)
+            else:
+                _emit(explain_render.explanation(found), output)
+        elif rules:
+            insights, stages = rules_report(config)
+            text = {
+                ScoreFormat.json: explain_render.rules_json,
+                ScoreFormat.csv: explain_render.rules_csv,
+            }.get(chosen)
+            if text is not None:
+                write_text(text(insights, stages), output)
+            else:
+                _emit(explain_render.rules_table(insights, stages), output)
+        else:
+            if chosen is not ScoreFormat.csv:
+                raise UsageError(
+                    "per-lead scores are CSV; --format table/json go with --explain or --rules."
+                )
+            write_text(score_csv(config), output)
 
     _guard(ctx, work)
+
+
+def _emit(renderable: Any, output: Path | None) -> None:
+    """A rich renderable on the terminal, or as plain text to a pipe or file."""
+    if output is None and sys.stdout.isatty():
+        Console().print(renderable)
+        return
+    buf = io.StringIO()
+    Console(file=buf, width=REPORT_WIDTH, color_system=None, force_terminal=False).print(renderable)
+    write_text(buf.getvalue(), output)
 
 
 @app.command()

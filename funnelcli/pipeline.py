@@ -15,6 +15,15 @@ from funnelcli.compare import attach
 from funnelcli.config import Policy, load_policy
 from funnelcli.dataset import Dataset, Step, load_dataset, quiet
 from funnelcli.errors import InputError, UsageError
+from funnelcli.explain import (
+    Explanation,
+    RuleInsight,
+    explain_lead,
+    insight_stages,
+    reasons,
+    rule_hits,
+    rule_insight,
+)
 from funnelcli.findings import Finding
 from funnelcli.insights import DEFAULT_TREND_PERIODS, with_insights
 from funnelcli.load import FILE
@@ -199,14 +208,34 @@ def score_csv(config: Path) -> str:
 
 
 def score_table(config: Path) -> pl.DataFrame:
-    """One row per lead: id, each dimension, score, and each stage reached with its date."""
+    """One row per lead: id, each dimension, score, each stage reached with its date, and
+    the reasons (rules that fired, where the lead stopped and why)."""
     ready = prepare(load_policy(config))
     policy = ready.policy
-    funnel = ready.qualified.lazy()
+    hits = rule_hits(ready.data.leads, ready.compiled)
+    funnel = ready.qualified.lazy().join(hits, on=ROW, how="left")
     cols = [pl.col("lead_id"), pl.col("created_at"), pl.col("channel")]
     cols += [pl.col(dim_col(d)).alias(d) for d in policy.scoring.dimensions]
     cols.append(pl.col(SCORE_COL).alias("score"))
     for stage in policy.stages[1:]:
         cols.append(pl.col(reached_col(stage.id)).alias(f"{stage.id}_reached"))
         cols.append(pl.col(at_col(stage.id)).alias(f"{stage.id}_at"))
+    cols.append(reasons(policy, ready.compiled).alias("reasons"))
     return funnel.sort(ROW).select(cols).collect()  # file order, as the CRM exported it
+
+
+def explain(config: Path, lead_id: str) -> Explanation:
+    """``score --explain``: why one lead has its score and stages."""
+    ready = prepare(load_policy(config))
+    return explain_lead(ready.policy, ready.data, ready.compiled, ready.qualified, lead_id.strip())
+
+
+def rules_report(config: Path) -> tuple[list[RuleInsight], list[tuple[str, str]]]:
+    """``score --rules``: each scoring rule's reach and the conversion lift of its leads,
+    with the (id, name) of the stages conversion is measured to."""
+    ready = prepare(load_policy(config))
+    if not ready.compiled.rules:
+        raise UsageError(f"{config}: the policy has no scoring rules to assess.")
+    names = {s.id: s.label for s in ready.policy.stages}
+    stages = [(s, names[s]) for s in insight_stages(ready.policy)]
+    return rule_insight(ready.policy, ready.data, ready.compiled, ready.qualified), stages

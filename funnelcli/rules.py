@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import polars as pl
@@ -43,6 +43,27 @@ class _Problem(Exception):
 
 
 @dataclass(frozen=True)
+class Rule:
+    """One scoring rule, for explanations and the rule-insight table."""
+
+    dimension: str
+    index: int
+    points: float
+    label: str  # "company_size ≥ 50"
+    fires: pl.Expr  # boolean, never null
+    fields: tuple[str, ...] = ()  # the lead columns it reads
+
+
+@dataclass(frozen=True)
+class Part:
+    """One top-level part of a stage's ``requires`` (each item of an ``all:``)."""
+
+    label: str
+    holds: pl.Expr  # boolean, never null; may read score columns
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CompiledPolicy:
     """Polars expressions for the policy, ready to apply to the typed leads frame."""
 
@@ -50,6 +71,8 @@ class CompiledPolicy:
     score: pl.Expr
     requires: dict[str, pl.Expr]  # stage id → boolean expression (lit(True) when none)
     score_dtype: pl.DataType
+    rules: list[Rule] = field(default_factory=list)
+    parts: dict[str, list[Part]] = field(default_factory=dict)  # stage id → requires parts
 
 
 def condition_sources(policy: Policy) -> Iterator[tuple[Key, Any]]:
@@ -68,6 +91,13 @@ def referenced_fields(policy: Policy) -> set[str]:
     for _, cond in condition_sources(policy):
         _collect_fields(cond, found)
     return found - {"score", *policy.scoring.dimensions}
+
+
+def fields_of(cond: Any) -> tuple[str, ...]:
+    """The field names one condition reads, in first-seen order."""
+    found: set[str] = set()
+    _collect_fields(cond, found)
+    return tuple(sorted(found))
 
 
 def _collect_fields(cond: Any, found: set[str]) -> None:
@@ -100,7 +130,81 @@ def compile_policy(policy: Policy, schema: pl.Schema) -> CompiledPolicy:
             problems += p.problems
     if problems:
         raise ConfigError(format_problems(policy.source, problems))
-    return _assemble(policy, compiled, score_dtype)
+    policy_exprs = _assemble(policy, compiled, score_dtype)
+    rules = [
+        Rule(
+            dim,
+            i,
+            r.points,
+            describe(r.when),
+            compiled[("scoring", dim, i, "when")].fill_null(False),
+            fields_of(r.when),
+        )
+        for dim, dim_rules in policy.scoring.dimensions.items()
+        for i, r in enumerate(dim_rules)
+    ]
+    parts = {
+        stage.id: [
+            Part(
+                describe(c),
+                _compile(c, ("stages", i, "requires"), fields).fill_null(False),
+                fields_of(c),
+            )
+            for c in _top_parts(stage.requires)
+        ]
+        for i, stage in enumerate(policy.stages)
+        if stage.requires is not None
+    }
+    return replace(policy_exprs, rules=rules, parts=parts)
+
+
+def _top_parts(cond: Any) -> list[Any]:
+    """The items of a top-level ``all:``, else the condition itself."""
+    if isinstance(cond, dict) and list(cond) == ["all"] and isinstance(cond["all"], list):
+        return list(cond["all"])
+    return [cond]
+
+
+SYMBOLS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
+
+
+def describe(cond: Any) -> str:
+    """A condition in short readable form: ``company_size ≥ 50``, ``any(a; b)``."""
+    if not isinstance(cond, dict) or not cond:
+        return repr(cond)
+    if "field" in cond:
+        ops = [k for k in cond if k != "field"]
+        return _describe_leaf(str(cond["field"]), ops[0], cond[ops[0]]) if ops else str(cond)
+    ((key, value),) = list(cond.items())[:1]
+    if key in ("all", "any") and isinstance(value, list):
+        return f"{key}({'; '.join(describe(c) for c in value)})"
+    if key == "not":
+        return f"not({describe(value)})"
+    if isinstance(value, dict) and value:
+        op = next(iter(value))
+        return _describe_leaf(str(key), op, value[op])
+    return repr(cond)
+
+
+def _describe_leaf(name: str, op: str, value: Any) -> str:
+    if op in SYMBOLS:
+        return f"{name} {SYMBOLS[op]} {_shown(value)}"
+    if op in ("is_null", "not_null"):
+        return f"{name} {'is empty' if op == 'is_null' else 'is set'}"
+    if op in ("in", "not_in") and isinstance(value, list):
+        word = "in" if op == "in" else "not in"
+        return f"{name} {word} [{', '.join(_shown(v) for v in value)}]"
+    if op == "between" and isinstance(value, list) and len(value) == 2:
+        return f"{name} {_shown(value[0])}…{_shown(value[1])}"
+    return f"{name} {op} {_shown(value)}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _score_dtype(policy: Policy) -> pl.DataType:

@@ -5,6 +5,7 @@ CSV files (csv module, no funnel code)."""
 from __future__ import annotations
 
 import csv
+import json
 import datetime as dt
 import statistics
 from collections import Counter
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Project, report_json, row
+from tests.conftest import ROOT, Project, invoke, report_json, row
 
 REALDATA = ROOT.parent / "shared" / "realdata"
 EXAMPLES = ROOT / "examples"
@@ -120,3 +121,28 @@ def test_maven_engaged_to_won_by_product() -> None:
         assert (got["leads"], got["stages"]["won"]["count"]) == (n, won_by[product])
     dropped = next(w for w in report["warnings"] if w["code"] == "leads.bad_created_at")
     assert dropped["count"] == len(deals) - len(engaged) == 500
+
+
+def test_x_education_rule_lift() -> None:
+    # "Total Time Spent on Website ≥ 600": how many leads it fires on, and how many of them
+    # (and of the others) enrolled under the policy (MQL by score, then Converted = 1).
+    leads = _rows(REALDATA / "x_education_leads" / "Leads.csv")
+
+    def enrolled(lead: dict[str, str]) -> bool:
+        return _x_score(lead) >= 40 and lead["Converted"] == "1"
+
+    def time_spent(lead: dict[str, str]) -> float:
+        return float(lead["Total Time Spent on Website"] or 0)
+
+    fires = [lead for lead in leads if time_spent(lead) >= 600]
+    others = [lead for lead in leads if time_spent(lead) < 600]
+    run = invoke("score", "-c", EXAMPLES / "x_education" / "funnel.yaml", "--rules", "-f", "json")
+    assert run.exit_code == 0, run.stderr
+    rule = json.loads(run.stdout)["rules"][0]
+    assert rule["rule"] == "Total Time Spent on Website ≥ 600"
+    assert rule["fires"] == len(fires)
+    got = rule["conversion"]["customer"]
+    assert got["with"]["converted"] == sum(map(enrolled, fires))
+    assert got["without"]["converted"] == sum(map(enrolled, others))
+    with_rate = sum(map(enrolled, fires)) / len(fires)
+    assert got["lift"] == pytest.approx(with_rate / (sum(map(enrolled, others)) / len(others)))
