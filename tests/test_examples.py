@@ -5,8 +5,8 @@ CSV files (csv module, no funnel code)."""
 from __future__ import annotations
 
 import csv
-import json
 import datetime as dt
+import json
 import statistics
 from collections import Counter
 from pathlib import Path
