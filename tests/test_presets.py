@@ -172,3 +172,61 @@ def test_init_preset_errors_and_starters_are_valid(tmp_path: Path) -> None:
     assert run.exit_code == 2 and "choose one CRM export, not hubspot and salesforce" in run.stderr
     assert "preset: google_ads" in starter_text(presets=("google_ads",))
     assert "preset: meta" in starter_text(presets=("salesforce", "meta"))
+
+
+def test_salesforce_opportunity_history(project: Project) -> None:
+    # Only "Stage" rows move an opportunity: 1 reaches Qualification on Mar 3 and Closed Won
+    # on Mar 16 at 3 PM (14.625 days after its Mar 2 creation, a date-only "3/2/2026"); 2 reaches
+    # Proposal/Price Quote, a stage after Qualification, so Qualification is back-filled.
+    for name in ("salesforce-opportunities.csv", "salesforce-opportunity-history.csv"):
+        shutil.copy(FIXTURES / name, project.root / name)
+    project.policy(
+        """
+        version: 1
+        inputs:
+          leads: {path: salesforce-opportunities.csv, preset: salesforce_opportunity}
+          transitions: {path: salesforce-opportunity-history.csv, preset: salesforce_opportunity}
+        stages:
+          - {id: open, name: Open, aliases: [Prospecting]}
+          - {id: qualified, name: Qualified, aliases: [Qualification]}
+          - {id: proposal, name: Proposal, aliases: [Proposal/Price Quote]}
+          - {id: won, name: Won, aliases: [Closed Won]}
+        exits: [Closed Lost]
+        """
+    )
+    report = report_json(project)
+    stages = report["total"]["stages"]
+    assert [m["count"] for m in stages.values()] == [2, 2, 2, 1]
+    assert stages["won"]["days_from_lead"]["median"] == pytest.approx(14.625)
+
+
+def test_meta_currency_comes_from_the_amount_header(project: Project) -> None:
+    # The policy is in USD; a Meta account billed in EUR must not be summed as dollars.
+    project.write("leads.csv", "lead_id,created_at,channel\nA,2026-03-09,Meta Ads\n")
+    shutil.copy(FIXTURES / "meta-ads-eur.csv", project.root / "spend.csv")
+    project.policy(
+        BASE_POLICY.format(timezone="UTC").replace(
+            "spend: {path: spend.csv}", "spend: {path: spend.csv, preset: meta}"
+        )
+    )
+    report = report_json(project)
+    assert report["total"]["spend"] is None
+    mixed = next(w for w in report["warnings"] if w["code"] == "spend.mixed_currency")
+    assert mixed["count"] == 1 and mixed["examples"][0]["value"] == "EUR"
+
+
+def test_google_ads_month_name_dates(project: Project) -> None:
+    project.write("leads.csv", "lead_id,created_at,channel\nA,2026-03-02,Google Ads\n")
+    project.write(
+        "spend.csv",
+        'Campaign report\n"March 1, 2026 - March 31, 2026"\nDay,Campaign,Cost\n'
+        '"Mar 2, 2026",brand,"1,000.00"\nTotal: Account,,"1,000.00"\n',
+    )
+    project.policy(
+        BASE_POLICY.format(timezone="UTC").replace(
+            "spend: {path: spend.csv}", "spend: {path: spend.csv, preset: google_ads}"
+        )
+    )
+    report = report_json(project)
+    assert report["total"]["spend"] == 1000.0
+    assert row(report, channel="paid_search")["spend"] == 1000.0  # "Google Ads" is an alias
