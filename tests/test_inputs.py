@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 from typer.testing import CliRunner
 
 from funnelcli.cli import app
+from funnelcli.parse import infer_types
 from tests.conftest import BASE_POLICY, Project, invoke, report_json
 
 SCORED = BASE_POLICY.format(timezone="UTC").replace(
@@ -122,3 +124,20 @@ def test_debug_shows_a_traceback(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--debug", "report", "--config", str(tmp_path / "x.yaml")])
     assert result.exit_code != 0
     assert result.exception is not None and "not found" in str(result.exception)
+
+
+def test_type_inference_reads_past_the_first_thousand_values() -> None:
+    # Inference checks the head first for speed; a late value must still decide the type.
+    numbers = [str(i) for i in range(1500)]
+    frame = pl.DataFrame(
+        {
+            "ints": numbers,
+            "late_text": [*numbers[:1400], "n/a", *numbers[1401:]],
+            "late_float": [*numbers[:1200], "2.5", *numbers[1201:]],
+        }
+    )
+    assert infer_types(frame, ["ints", "late_text", "late_float"]) == {
+        "ints": "int",
+        "late_text": "str",
+        "late_float": "float",
+    }
