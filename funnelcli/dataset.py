@@ -48,7 +48,7 @@ def load_dataset(policy: Policy, extras: set[str], step: Step = quiet) -> Datase
     # Each entry gets its lead's row number (LEAD_KEY): later joins and group-bys then work
     # on integers instead of id strings.
     keys = leads.frame.select("lead_id", "created_at", pl.col(ROW).alias(LEAD_KEY))
-    joined = trans.frame.join(keys, on="lead_id", how="left")
+    joined = _with_leads(trans.frame, keys)
     read = trans.rows_read
     unknown = pl.col("created_at").is_null()
     early = pl.col("entered_at") < pl.col("created_at")
@@ -76,6 +76,31 @@ def load_dataset(policy: Policy, extras: set[str], step: Step = quiet) -> Datase
             "transitions": trans.rows_read,
         },
     )
+
+
+def _with_leads(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """``entries`` left-joined to their lead's ``created_at`` and row number by ``lead_id``.
+
+    Joining on 64-bit hashes of the ids is about twice as fast as on the strings. It is
+    exact: it is used only when no two leads share a hash, and each match is checked
+    against the lead's real id (a transition whose unknown id collides stays unmatched)."""
+    hashed = pl.col("lead_id").hash()
+    index = "__key_index"
+    table = keys.select(
+        hashed.alias("__hash"),
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias(index),
+        pl.exclude("lead_id"),
+    )
+    if table.height == 0 or table["__hash"].n_unique() != table.height:
+        return entries.join(keys, on="lead_id", how="left")
+    joined = entries.with_columns(hashed.alias("__hash")).join(table, on="__hash", how="left")
+    found = joined[index]
+    real = keys["lead_id"].gather(found.fill_null(0))
+    collided = found.is_not_null() & (real != joined["lead_id"])
+    if collided.any():
+        cols = [c for c in keys.columns if c != "lead_id"]
+        joined = joined.with_columns(pl.when(~collided).then(pl.col(c)).alias(c) for c in cols)
+    return joined.drop("__hash", index)
 
 
 _FMT = "%Y-%m-%dT%H:%M:%S%:z"

@@ -7,10 +7,12 @@ import random
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from funnelcli.dataset import _with_leads
 from funnelcli.metrics import Query
 from funnelcli.pipeline import run_report
 from tests import oracle
@@ -198,3 +200,28 @@ def test_invariants_and_row_order_independence(
 
 def _without_examples(report: dict[str, Any]) -> dict[str, Any]:
     return {**report, "warnings": sorted((w["code"], w["count"]) for w in report["warnings"])}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    lead_ids=st.lists(st.text(max_size=4), unique=True, max_size=30),
+    entry_ids=st.lists(st.text(max_size=4), max_size=40),
+)
+def test_hash_join_of_entries_to_leads_equals_the_string_join(
+    lead_ids: list[str], entry_ids: list[str]
+) -> None:
+    keys = pl.DataFrame(
+        {
+            "lead_id": lead_ids,
+            "created_at": range(len(lead_ids)),
+            "__lead_row": range(len(lead_ids)),
+        },
+        schema={"lead_id": pl.String, "created_at": pl.Int64, "__lead_row": pl.UInt32},
+    )
+    entries = pl.DataFrame(
+        {"lead_id": entry_ids, "n": range(len(entry_ids))},
+        schema={"lead_id": pl.String, "n": pl.Int64},
+    )
+    got = _with_leads(entries, keys).sort("n")
+    want = entries.join(keys, on="lead_id", how="left").sort("n")
+    assert got.to_dicts() == want.to_dicts()
