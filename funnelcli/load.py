@@ -92,7 +92,8 @@ def open_table(
         )
         raise InputError(msg)
     if preset is not None:
-        renames |= _preset_renames(preset, names, set(spec.columns))
+        # The user's mapping wins, both for the canonical name and for the header it uses.
+        renames = _preset_renames(preset, names, set(spec.columns), set(renames)) | renames
     # A canonical name that is both mapped and present as a header: the mapping wins.
     clash = [c for c in renames.values() if c in names and c not in renames]
     frame = frame.drop(clash).rename(renames)
@@ -112,12 +113,14 @@ def open_table(
     return frame
 
 
-def _preset_renames(preset: Preset, names: list[str], mapped: set[str]) -> dict[str, str]:
+def _preset_renames(
+    preset: Preset, names: list[str], mapped: set[str], used: set[str]
+) -> dict[str, str]:
     """Header → canonical name for the preset's columns the user did not map: the first of
-    its candidate headers that the file has."""
-    out = {}
+    its candidate headers that the file has and the user's mapping does not already use."""
+    out: dict[str, str] = {}
     for canon, candidates in preset.columns.items():
-        header = next((h for h in candidates if h in names), None)
+        header = next((h for h in candidates if h in names and h not in used), None)
         if canon not in mapped and header is not None and header not in out:
             out[header] = canon
     return out

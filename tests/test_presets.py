@@ -230,3 +230,19 @@ def test_google_ads_month_name_dates(project: Project) -> None:
     report = report_json(project)
     assert report["total"]["spend"] == 1000.0
     assert row(report, channel="paid_search")["spend"] == 1000.0  # "Google Ads" is an alias
+
+
+def test_a_header_the_user_maps_is_not_taken_by_the_preset(project: Project) -> None:
+    # The user reads the campaign from "Original Source"; the preset would read the channel
+    # from it. The user's mapping keeps the header; the channel then has to come from
+    # elsewhere, which the required-column message says.
+    shutil.copy(FIXTURES / "hubspot-contacts.csv", project.root / "leads.csv")
+    project.policy(
+        BASE_POLICY.format(timezone="UTC").replace(
+            "leads: {path: leads.csv}",
+            'leads: {path: leads.csv, preset: hubspot, columns: {campaign: "Original Source"}}',
+        )
+    )
+    run = invoke("report", "-c", project.config)
+    assert run.exit_code == 3
+    assert "required column 'channel' is missing" in run.stderr
