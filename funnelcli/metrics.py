@@ -79,10 +79,11 @@ def build_report(
 ) -> Report:
     """The report for one query: one lazy query per side, collected together.
 
-    ``qualified`` is every lead already qualified without a conversion window; qualification
-    is per lead, so the cohort can be cut from it instead of qualifying again.
+    ``qualified`` is every lead already qualified with the query's conversion window (none
+    or ``--within``); qualification is per lead, so the cohort can be cut from it instead of
+    qualifying again.
     """
-    if qualified is None or query.within_days is not None:
+    if qualified is None:
         leads, transitions = data.leads.lazy(), data.transitions.lazy()
         every = qualify(leads, transitions, policy, compiled, within_days=query.within_days)
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -52,6 +52,7 @@ class Prepared:
     data: Dataset
     compiled: CompiledPolicy
     qualified: pl.DataFrame  # every lead: score, reached/at per stage, CRM evidence
+    within: dict[float, pl.DataFrame] = field(default_factory=dict)  # by --within days
 
 
 def prepare(policy: Policy, extra_columns: Iterable[str] = (), step: Step = quiet) -> Prepared:
@@ -118,7 +119,18 @@ def run_report(
 
 
 def _measure(ready: Prepared, query: Query) -> Report:
-    return build_report(ready.policy, ready.data, ready.compiled, query, qualified=ready.qualified)
+    """A report from the qualified leads: qualified again only for a conversion window, once
+    per window however many reports (comparison, trend series) use it."""
+    days = query.within_days
+    if days is None:
+        qualified = ready.qualified
+    else:
+        if days not in ready.within:
+            leads, transitions = ready.data.leads.lazy(), ready.data.transitions.lazy()
+            frame = qualify(leads, transitions, ready.policy, ready.compiled, within_days=days)
+            ready.within[days] = frame.collect()
+        qualified = ready.within[days]
+    return build_report(ready.policy, ready.data, ready.compiled, query, qualified=qualified)
 
 
 def _comparison(mode: str | None, window: Window, span: Span | None) -> Comparison | None:
