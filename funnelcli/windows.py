@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from funnelcli.errors import UsageError
 
-UNITS = {"d": "day", "w": "week", "m": "month", "q": "quarter"}
 _SPAN = re.compile(r"^\s*(\d+)\s*([dwmq])\s*$", re.IGNORECASE)
 
 

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -99,14 +99,6 @@ def rules_table(insights: list[RuleInsight], stages: list[tuple[str, str]]) -> R
         style="dim",
     )
     return Group(table, note)
-
-
-def rules_text(insights: list[RuleInsight], stages: list[tuple[str, str]], width: int) -> str:
-    buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None, force_terminal=False).print(
-        rules_table(insights, stages)
-    )
-    return buf.getvalue()
 
 
 def rules_csv(insights: list[RuleInsight], stages: list[tuple[str, str]]) -> str:
