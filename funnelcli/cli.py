@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -306,9 +305,7 @@ def _emit(renderable: Any, output: Path | None) -> None:
     if output is None and sys.stdout.isatty():
         Console().print(renderable)
         return
-    buf = io.StringIO()
-    Console(file=buf, width=REPORT_WIDTH, color_system=None, force_terminal=False).print(renderable)
-    write_text(buf.getvalue(), output)
+    write_text(table_render.plain(renderable, REPORT_WIDTH), output)
 
 
 @app.command()

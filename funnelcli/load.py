@@ -24,6 +24,7 @@ from funnelcli.readers import (
     scan,
     verify_structure,
 )
+from funnelcli.rules import regex_problem
 from funnelcli.yamlsrc import Key
 
 Table = Literal["leads", "spend", "transitions"]
@@ -60,11 +61,9 @@ def source_for(policy: Policy, spec: InputSpec, loc: Key) -> Source:
 
 
 def _check_regex(pattern: str, where: str) -> None:
-    try:
-        pl.select(pl.lit("").str.contains(pattern)).item()
-    except pl.exceptions.PolarsError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "invalid"
-        raise ConfigError(f"{where}: bad regular expression {pattern!r} ({first}).") from None
+    problem = regex_problem(pattern)
+    if problem:
+        raise ConfigError(f"{where}: bad regular expression {pattern!r} ({problem}).")
 
 
 def date_formats(spec: InputSpec, kind: str) -> list[str]:

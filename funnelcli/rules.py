@@ -319,12 +319,19 @@ def _text_op(op: str, value: Any, col: pl.Expr, dtype: pl.DataType, loc: Key) ->
         raise _Problem(loc, f"'{op}' takes text, got {value!r}.")
     if op == "contains":
         return col.str.contains(value, literal=True).fill_null(False)
-    try:
-        pl.Series([""]).str.contains(value)
-    except pl.exceptions.PolarsError as err:
-        reason = str(err).strip().splitlines()[-1] if str(err).strip() else "invalid"
-        raise _Problem(loc, f"bad regex {value!r}: {reason}") from None
+    problem = regex_problem(value)
+    if problem:
+        raise _Problem(loc, f"bad regex {value!r}: {problem}")
     return col.str.contains(value).fill_null(False)
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why polars' (Rust) regex engine rejects ``pattern``, or None when it accepts it."""
+    try:
+        pl.Series([""]).str.contains(pattern)
+    except pl.exceptions.PolarsError as err:
+        return str(err).strip().splitlines()[-1] if str(err).strip() else "invalid"
+    return None
 
 
 def _literal(value: Any, dtype: pl.DataType, loc: Key, op: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from funnelcli import parse
-from funnelcli.config import InputSpec, Policy
+from funnelcli.config import InputSpec, Policy, input_specs
 from funnelcli.load import (
     FILE,
     SPEND_REQUIRED,
@@ -25,14 +25,11 @@ RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
 def load_spend(policy: Policy) -> Loaded | None:
     """Spend rows in the config's currency: ``date`` (Date), ``channel``, ``campaign``,
     ``micros`` (Int64 millionths). None when the config has no spend input."""
-    specs = policy.inputs.spend_inputs()
-    if not specs:
-        return None
-    many = isinstance(policy.inputs.spend, list)
     parts = [
-        _load_file(policy, spec, ("inputs", "spend", i) if many else ("inputs", "spend"))
-        for i, spec in enumerate(specs)
+        _load_file(policy, spec, loc) for loc, kind, spec in input_specs(policy) if kind == "spend"
     ]
+    if not parts:
+        return None
     if len(parts) == 1:
         return parts[0]
     frame = pl.concat([p.frame for p in parts], how="vertical_relaxed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from funnelcli import parse
-from funnelcli.config import InputSpec, Policy
+from funnelcli.config import InputSpec, Policy, input_specs
 from funnelcli.findings import Finding
 from funnelcli.leads import date_col, raw_date_col
 from funnelcli.load import (
@@ -39,9 +39,9 @@ def stage_lookup(policy: Policy) -> dict[str, str]:
 def load_transitions(policy: Policy, leads: pl.DataFrame) -> Loaded:
     """All stage entries as (lead_id, stage Enum, entered_at), from files and date columns."""
     parts, findings, read = [], [], 0
-    for i, spec in enumerate(policy.inputs.transition_inputs()):
-        many = isinstance(policy.inputs.transitions, list)
-        loc = ("inputs", "transitions", i) if many else ("inputs", "transitions")
+    for loc, kind, spec in input_specs(policy):
+        if kind != "transitions":
+            continue
         loaded = _load_file(policy, spec, loc)
         parts.append(loaded.frame)
         findings += loaded.findings

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 from xml.etree import ElementTree as ET
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from funnelcli.findings import CATALOGUE, Finding
 from funnelcli.model import CheckResult
+from funnelcli.render.table import plain
 
 STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}
@@ -59,9 +59,7 @@ def _describe(f: Finding) -> Text:
 
 
 def render_text(result: CheckResult, width: int) -> str:
-    buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None).print(renderable(result))
-    return buf.getvalue()
+    return plain(renderable(result), width)
 
 
 def render_junit(result: CheckResult) -> str:

@@ -27,10 +27,12 @@ def cells(report: Report, row: Row, *, total: bool = False) -> list[Any]:
         days = m.days
         out += [m.count, m.rate, m.rate_from_lead, m.cost_per]
         out += [days.median if days else None, days.p90 if days else None]
-    return [_safe(c) for c in out]
+    return [safe_cell(c) for c in out]
 
 
-def _safe(value: Any) -> Any:
+def safe_cell(value: Any) -> Any:
+    """A CSV cell: empty for null, ISO dates, text that a spreadsheet would run as a
+    formula prefixed with ' ."""
     if value is None:
         return ""
     if hasattr(value, "isoformat"):

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from funnelcli.explain import Explanation, RuleInsight
 from funnelcli.render import fmt
+from funnelcli.render.csv import safe_cell
 from funnelcli.render.sections import short
 
 
@@ -109,10 +110,10 @@ def rules_csv(insights: list[RuleInsight], stages: list[tuple[str, str]]) -> str
         head += [f"{stage}_rate_with", f"{stage}_rate_without", f"{stage}_lift"]
     writer.writerow(head)
     for r in insights:
-        line: list[Any] = [r.dimension, _safe(r.label), r.points, r.fires, r.leads, r.share]
+        line: list[Any] = [r.dimension, r.label, r.points, r.fires, r.leads, r.share]
         for stage, _ in stages:
             line += list(r.rates(stage))
-        writer.writerow(["" if v is None else v for v in line])
+        writer.writerow([safe_cell(v) for v in line])
     return buf.getvalue()
 
 
@@ -160,7 +161,3 @@ def _value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()  # as written in the policy
     return "empty" if value is None else str(value)
-
-
-def _safe(text: str) -> str:
-    return "'" + text if text.startswith(("=", "+", "-", "@")) else text

@@ -15,14 +15,11 @@ from funnelcli.render.sections import (
     Cell,
     Section,
     attention,
-    changes,
-    conversion,
+    details,
     headline,
     notes,
     overview,
     overview_columns,
-    timing,
-    volume,
 )
 
 MAX_TREND_GROUPS = 12  # the largest groups by leads; a page of 60 charts helps nobody
@@ -66,7 +63,7 @@ def render(report: Report) -> str:
     parts += _funnel_chart(report)
     parts.append(_table(overview_columns(report), overview(report), 1))
     parts += _trend_charts(report)
-    for section in _sections(report):
+    for section in details(report):
         parts.append(f'<h2 style="font-size:17px">{e(section.title)}</h2>')
         parts.append(_section(section))
     parts += [f'<p style="color:#6b7280;font-size:12px">{e(n)}</p>' for n in notes(report)]
@@ -167,8 +164,3 @@ def _cell(cell: Cell) -> str:
     text = html.escape(cell.text)
     style = TONE_STYLE.get(cell.tone or "")
     return f'<span style="{style}">{text}</span>' if style else text
-
-
-def _sections(report: Report) -> list[Section]:
-    found = [volume(report), conversion(report), changes(report), timing(report)]
-    return [s for s in found if s is not None]

@@ -9,14 +9,11 @@ from funnelcli.render.sections import (
     Cell,
     Section,
     attention,
-    changes,
-    conversion,
+    details,
     headline,
     notes,
     overview,
     overview_columns,
-    timing,
-    volume,
 )
 
 # Markers readable without colour: a green or red dot after a change the intervals support.
@@ -58,7 +55,7 @@ def render(report: Report) -> str:
     lines += ["", "### Funnel", ""]
     columns = overview_columns(report)
     lines += _table(columns, overview(report), numeric_from=1)
-    for section in _sections(report):
+    for section in details(report):
         lines += _section(section)
     if notes(report):
         lines += ["", *[f"_{line}_" for line in notes(report)]]
@@ -66,8 +63,3 @@ def render(report: Report) -> str:
         lines += ["", "### Data warnings", ""]
         lines += [f"- `{w.id}`: {w.message}" for w in report.warnings]
     return "\n".join(lines) + "\n"
-
-
-def _sections(report: Report) -> list[Section]:
-    found = [volume(report), conversion(report), changes(report), timing(report)]
-    return [s for s in found if s is not None]

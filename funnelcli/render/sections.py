@@ -308,3 +308,9 @@ def notes(report: Report) -> list[str]:
             "rates are flow ratios (entries ÷ previous-stage entries) and can exceed 100%."
         )
     return out
+
+
+def details(report: Report) -> list[Section]:
+    """The per-group tables every human format shows, in order (change only when compared)."""
+    found = [volume(report), conversion(report), changes(report), timing(report)]
+    return [s for s in found if s is not None]

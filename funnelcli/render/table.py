@@ -16,13 +16,10 @@ from funnelcli.render.sections import (
     Cell,
     Section,
     attention,
-    changes,
-    conversion,
+    details,
     notes,
     overview,
     overview_columns,
-    timing,
-    volume,
 )
 
 BAR_WIDTH = 24
@@ -39,10 +36,13 @@ TONES = {
 
 def render_text(report: Report, width: int) -> str:
     """The report as plain text (no colour), for pipes and --output files."""
+    return plain(renderable(report), width)
+
+
+def plain(renderable: RenderableType, width: int) -> str:
+    """Any rich renderable as plain text (no colour, no terminal codes)."""
     buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None, force_terminal=False).print(
-        renderable(report)
-    )
+    Console(file=buf, width=width, color_system=None, force_terminal=False).print(renderable)
     return buf.getvalue()
 
 
@@ -52,7 +52,7 @@ def renderable(report: Report) -> RenderableType:
     if needs:
         parts += [_title("Needs attention"), *[Text(f"• {line}") for line in needs], Text("")]
     parts += [_title("Funnel (all groups)"), _overview(report)]
-    for section in _sections(report):
+    for section in details(report):
         parts += [Text(""), _title(section.title), _section(section)]
     parts += [Text(line, style="dim") for line in notes(report)]
     return Group(*parts)
@@ -60,11 +60,6 @@ def renderable(report: Report) -> RenderableType:
 
 def _cell(cell: Cell) -> Text:
     return Text(cell.text, style=TONES.get(cell.tone or "", ""))
-
-
-def _sections(report: Report) -> list[Section]:
-    found = [volume(report), conversion(report), changes(report), timing(report)]
-    return [s for s in found if s is not None]
 
 
 def _header(report: Report) -> Text:
