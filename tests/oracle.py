@@ -73,14 +73,9 @@ def cohort(
     within_days: float | None = None,
 ) -> dict[str, Any]:
     """Per-channel and total: leads, spend, counts per stage, days median/p90 per stage."""
-
-    def in_window(day: dt.date) -> bool:
-        return (since is None or day >= since) and (until is None or day <= until)
-
+    in_window = _window(since, until)
     kept = [lead for lead in dedupe(leads) if in_window(lead["created_at"].date())]
-    by_lead: dict[str, list[tuple[str, dt.datetime]]] = defaultdict(list)
-    for lead_id, stage, at in transitions:
-        by_lead[lead_id].append((stage, at))
+    by_lead = _by_lead(transitions)
     groups: dict[str, dict[str, Any]] = defaultdict(lambda: _empty(stages))
     total = _empty(stages)
     for lead in kept:
@@ -91,10 +86,7 @@ def cohort(
                 if reached[s]:
                     acc["counts"][s] += 1
                     acc["days"][s].append((at[s] - at[stages[i - 1]]).total_seconds() / 86400)
-    for row in spend:
-        if in_window(row["date"]):
-            groups[row["channel"]]["spend"] = (groups[row["channel"]]["spend"] or 0) + row["amount"]
-            total["spend"] = (total["spend"] or 0) + row["amount"]
+    _add_spend(spend, in_window, groups, total)
     return {"groups": dict(groups), "total": total}
 
 
@@ -109,13 +101,8 @@ def period(
 ) -> dict[str, Any]:
     """Period basis: per stage, the leads whose at[s] date is in the window (any creation
     date); leads = created in the window; spend as for the cohort basis."""
-
-    def in_window(day: dt.date) -> bool:
-        return (since is None or day >= since) and (until is None or day <= until)
-
-    by_lead: dict[str, list[tuple[str, dt.datetime]]] = defaultdict(list)
-    for lead_id, stage, at in transitions:
-        by_lead[lead_id].append((stage, at))
+    in_window = _window(since, until)
+    by_lead = _by_lead(transitions)
     groups: dict[str, dict[str, Any]] = defaultdict(lambda: _empty(stages))
     total = _empty(stages)
     for lead in dedupe(leads):
@@ -130,16 +117,36 @@ def period(
                 for acc in accs:
                     acc["counts"][s] += 1
                     acc["days"][s].append((when - at[stages[i - 1]]).total_seconds() / 86400)
-    for row in spend:
-        if in_window(row["date"]):
-            groups[row["channel"]]["spend"] = (groups[row["channel"]]["spend"] or 0) + row["amount"]
-            total["spend"] = (total["spend"] or 0) + row["amount"]
+    _add_spend(spend, in_window, groups, total)
     found = {
         k: v
         for k, v in groups.items()
         if v["leads"] or any(v["counts"].values()) or v["spend"] is not None
     }
     return {"groups": found, "total": total}
+
+
+def _window(since: dt.date | None, until: dt.date | None) -> Callable[[dt.date], bool]:
+    return lambda day: (since is None or day >= since) and (until is None or day <= until)
+
+
+def _by_lead(transitions: list[tuple[str, str, dt.datetime]]) -> dict[str, list[Any]]:
+    by_lead: dict[str, list[Any]] = defaultdict(list)
+    for lead_id, stage, at in transitions:
+        by_lead[lead_id].append((stage, at))
+    return by_lead
+
+
+def _add_spend(
+    spend: list[dict[str, Any]],
+    in_window: Callable[[dt.date], bool],
+    groups: dict[str, dict[str, Any]],
+    total: dict[str, Any],
+) -> None:
+    for row in spend:
+        if in_window(row["date"]):
+            groups[row["channel"]]["spend"] = (groups[row["channel"]]["spend"] or 0) + row["amount"]
+            total["spend"] = (total["spend"] or 0) + row["amount"]
 
 
 def _empty(stages: list[str]) -> dict[str, Any]:
