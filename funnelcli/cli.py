@@ -275,6 +275,8 @@ def score(
             check_writable(output)
         chosen = fmt or (ScoreFormat.csv if explain is None and not rules else ScoreFormat.table)
         if explain is not None:
+            if chosen is ScoreFormat.csv:
+                raise UsageError("--explain shows one lead as a table or json, not csv.")
             found = explain_lead(config, explain)
             if chosen is ScoreFormat.json:
                 write_text(explain_render.explanation_json(found), output)

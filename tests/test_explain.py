@@ -120,6 +120,8 @@ def test_explain_unknown_lead_and_flag_clash(scored: Project) -> None:
     assert run.exit_code == 2 and "separate views" in run.stderr
     run = invoke("score", "-c", scored.config, "--format", "json")
     assert run.exit_code == 2 and "per-lead scores are CSV" in run.stderr
+    run = invoke("score", "-c", scored.config, "--explain", "A", "--format", "csv")
+    assert run.exit_code == 2 and "as a table or json, not csv" in run.stderr
 
 
 def test_rules_lift(scored: Project) -> None:
