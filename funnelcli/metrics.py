@@ -52,10 +52,12 @@ class Query:
 
 
 def check_window(query: Query) -> None:
-    """Refuse an empty window before any file is read."""
+    """Refuse an empty window, or flags that cannot apply, before any file is read."""
     if query.since and query.until and query.since > query.until:
         msg = f"--since {query.since} is after --until {query.until}; swap them."
         raise UsageError(msg)
+    if query.include_immature and query.within_days is None:
+        raise UsageError("--include-immature only applies with --within DAYS.")
 
 
 def check_groups(query: Query, leads_columns: list[str]) -> None:

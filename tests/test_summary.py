@@ -66,6 +66,7 @@ def test_as_of_words_for_cron() -> None:
         (["--as-of", "31/01/2026", "--last", "7d"], "--as-of '31/01/2026' is not a date"),
         (["--compare", "previous"], "--compare previous needs a closed window"),
         (["--compare", "year", "--since", "2026-01-01"], "--compare year needs a closed window"),
+        (["--include-immature"], "--include-immature only applies with --within DAYS."),
     ],
 )
 def test_bad_summary_flags_exit_2(project: Project, args: list[str], message: str) -> None:
