@@ -3,6 +3,7 @@ values, the change, and whether the change is more than chance (95% intervals)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -28,18 +29,25 @@ def attach(current: Report, previous: Report, comparison: Comparison) -> Report:
 
     With ``--every``, the i-th period of the window is matched with the i-th period of the
     comparison window (weeks a year ago do not start on the same dates)."""
-    before = {_key(r, previous.rows): r for r in previous.rows}
-    rows = [_compared(r, before.get(_key(r, current.rows))) for r in current.rows]
+    before_key, now_key = _keys(previous.rows), _keys(current.rows)
+    before = {before_key(r): r for r in previous.rows}
+    rows = [_compared(r, before.get(now_key(r))) for r in current.rows]
     total = _compared(current.total, previous.total)
     return replace(current, rows=rows, total=total, compare=comparison)
 
 
-def _key(row: Row, rows: list[Row]) -> tuple[Any, ...]:
-    if PERIOD not in row.group:
-        return tuple(row.group.values())
-    periods = sorted({r.group[PERIOD] for r in rows if r.group[PERIOD] is not None})
-    index = periods.index(row.group[PERIOD]) if row.group[PERIOD] in periods else None
-    return (index, *(v for k, v in row.group.items() if k != PERIOD))
+def _keys(rows: list[Row]) -> Callable[[Row], tuple[Any, ...]]:
+    """How a row is matched: its group, with a period replaced by its position."""
+    periods = sorted({r.group[PERIOD] for r in rows if r.group.get(PERIOD) is not None})
+    position = {p: i for i, p in enumerate(periods)}
+
+    def key(row: Row) -> tuple[Any, ...]:
+        if PERIOD not in row.group:
+            return tuple(row.group.values())
+        rest = (v for k, v in row.group.items() if k != PERIOD)
+        return (position.get(row.group[PERIOD]), *rest)
+
+    return key
 
 
 def _compared(row: Row, prev: Row | None) -> Row:
