@@ -20,9 +20,6 @@ class Span:
     n: int
     unit: str  # d w m q
 
-    def __str__(self) -> str:
-        return f"{self.n}{self.unit}"
-
 
 @dataclass(frozen=True)
 class Window:

@@ -510,6 +510,10 @@ def test_html_summary_is_self_contained_with_charts_and_tables(tmp_path: Path) -
     text = " ".join(page.text)
     assert "Needs attention" in text and "Bottleneck:" in text
     assert "718 leads (2026-06-03 → 2026-06-30, cohort basis)" in text
+    assert (
+        "cohort basis · grouped by channel · as of 2026-06-30 · compared with 2026-05-06 → 2026-06-02"
+        in text
+    )
 
 
 def test_html_without_the_plotting_extra_still_has_the_tables(

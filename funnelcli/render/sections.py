@@ -23,9 +23,6 @@ class Cell:
     text: str
     tone: str | None = None  # better | worse | unclear | same | met | missed | None
 
-    def __str__(self) -> str:
-        return self.text
-
 
 @dataclass(frozen=True)
 class Section:
