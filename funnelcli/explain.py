@@ -15,7 +15,7 @@ from funnelcli.config import Policy
 from funnelcli.dataset import Dataset
 from funnelcli.errors import UsageError
 from funnelcli.load import FILE
-from funnelcli.qualify import at_col, first_col, reached_col, score_leads
+from funnelcli.qualify import at_col, crm_col, crm_columns, first_col, reached_col, score_leads
 from funnelcli.readers import ROW
 from funnelcli.rules import SCORE_COL, CompiledPolicy, dim_col
 
@@ -76,7 +76,7 @@ def _why_not(stage: Any, compiled: CompiledPolicy) -> pl.Expr:
     )
     options = [pl.when(~pl.col(f"__ok_{stage.id}")).then(requires)] if requires is not None else []
     if stage.evidence == "crm":
-        no_record = pl.col(f"__crm_{stage.id}").is_null()
+        no_record = pl.col(crm_col(stage.id)).is_null()
         options.append(pl.when(no_record).then(pl.lit("no CRM record of it or a later stage")))
     return pl.coalesce(*options, pl.lit("outside the conversion window"))
 
@@ -118,6 +118,7 @@ def explain_lead(
 ) -> Explanation:
     """Everything that decided one lead's score and stages."""
     found = qualified.filter(pl.col("lead_id") == lead_id)
+    found = found.with_columns(crm_columns(policy.stage_ids))
     if found.height == 0:
         raise UsageError(_not_found(data, lead_id))
     q = found.row(0, named=True)
@@ -178,7 +179,7 @@ def _why(prev: Any, stage: Any, compiled: CompiledPolicy, lead: _Lead) -> str:
         for i, p in enumerate(parts)
         if not lead.h[_part_col(stage.id, i)]
     ]
-    crm, own = q[f"__crm_{stage.id}"], q[first_col(stage.id)]
+    crm, own = q[crm_col(stage.id)], q[first_col(stage.id)]
     evidence = ""
     if stage.evidence == "crm" and crm is not None:
         later = "" if own is not None else " (a later stage's record: back-filled)"

@@ -7,12 +7,13 @@ import polars as pl
 from funnelcli import parse
 from funnelcli.config import Policy
 from funnelcli.errors import InputError
+from funnelcli.findings import Finding
 from funnelcli.load import (
-    FILE,
     LEADS_REQUIRED,
     Loaded,
     collect,
     date_formats,
+    file_label,
     flagged,
     keep_findings,
     open_table,
@@ -57,9 +58,13 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
     query = parse.with_timestamps(
         frame.select(_columns(policy, schema, extras)), stamps, policy.timezone, formats
     )
-    raw = collect(query.with_columns(pl.lit(source.name).alias(FILE)), source)
+    raw = collect(query.with_columns(file_label(source.name)), source)
     raw = _type_extras(raw, schema, extras, spec.types, policy.timezone)
     loaded = _clean(raw)
+    loaded.findings += keep_findings(duplicate_emails(loaded.frame))
+    if "email" not in extras and "email" in loaded.frame.columns:
+        # Checked above; only a rule or --by that names it needs the column from here on.
+        loaded.frame = loaded.frame.drop("email")
     loaded.headers = file_columns(schema.names())
     return loaded
 
@@ -127,3 +132,19 @@ def _clean(raw: pl.DataFrame) -> Loaded:
         flagged(leads, "leads.missing_channel", pl.col(NO_CHANNEL), no_value, total=total)
     )
     return Loaded(leads.drop(RAW_CREATED, NO_CHANNEL), findings, rows_read=total)
+
+
+def duplicate_emails(leads: pl.DataFrame) -> Finding | None:
+    """``leads.duplicate_email``: usable leads whose e-mail an earlier lead already has."""
+    if "email" not in leads.columns:
+        return None
+    # Only leads whose e-mail repeats need ordering (earliest is the original).
+    shared = repeated_rows(leads, pl.col("email")).filter(pl.col("email").is_not_null())
+    repeat = ~pl.col("email").is_first_distinct()
+    return flagged(
+        shared.sort("created_at", ROW),
+        "leads.duplicate_email",
+        repeat,
+        pl.col("email"),
+        total=leads.height,
+    )

@@ -34,6 +34,12 @@ TRANSITIONS_REQUIRED = ("lead_id", "stage", "entered_at")
 FILE = "__file"
 
 
+def file_label(name: str) -> pl.Expr:
+    """The ``__file`` column: the file's name on every row, as a categorical (four bytes a
+    row instead of the name's length, in every frame that carries it)."""
+    return pl.lit(name, pl.Categorical).alias(FILE)
+
+
 @dataclass
 class Loaded:
     """A table's kept rows and what was flagged on the way."""

@@ -29,7 +29,7 @@ from funnelcli.insights import DEFAULT_TREND_PERIODS, with_insights
 from funnelcli.load import FILE
 from funnelcli.metrics import PERIOD, Query, build_report, check_groups, check_window
 from funnelcli.model import CheckResult, Comparison, Report
-from funnelcli.qualify import at_col, qualify, reached_col
+from funnelcli.qualify import at_col, crm_columns, qualify, reached_col, requalify
 from funnelcli.quality import run_checks, sort_findings
 from funnelcli.readers import ROW
 from funnelcli.rules import SCORE_COL, CompiledPolicy, compile_policy, dim_col, referenced_fields
@@ -55,9 +55,15 @@ class Prepared:
     within: dict[float, pl.DataFrame] = field(default_factory=dict)  # by --within days
 
 
-def prepare(policy: Policy, extra_columns: Iterable[str] = (), step: Step = quiet) -> Prepared:
+def prepare(
+    policy: Policy, extra_columns: Iterable[str] = (), step: Step = quiet, *, rules: bool = False
+) -> Prepared:
     """Read the inputs of a validated policy, compile the rules, qualify every lead once (the
-    report, the checks and `score` all read that one frame)."""
+    report, the checks and `score` all read that one frame).
+
+    Without ``rules``, ``data.leads`` becomes a view of the qualified frame's lead columns,
+    so that each lead is held once; ``rules`` keeps the columns the rules read, for the
+    commands that show them (``score``)."""
     extra = sorted(set(extra_columns))
     data = load_dataset(policy, referenced_fields(policy) | set(extra), step)
     compiled = compile_policy(policy, data.leads.schema)
@@ -69,6 +75,8 @@ def prepare(policy: Policy, extra_columns: Iterable[str] = (), step: Step = quie
     qualified = qualify(
         leads, transitions, policy, compiled, keep_evidence=True, keep=keep
     ).collect()
+    if not rules:
+        data = replace(data, leads=qualified.select(keep))
     return Prepared(policy, data, compiled, qualified)
 
 
@@ -126,9 +134,7 @@ def _measure(ready: Prepared, query: Query) -> Report:
         qualified = ready.qualified
     else:
         if days not in ready.within:
-            leads, transitions = ready.data.leads.lazy(), ready.data.transitions.lazy()
-            frame = qualify(leads, transitions, ready.policy, ready.compiled, within_days=days)
-            ready.within[days] = frame.collect()
+            ready.within[days] = requalify(ready.qualified, ready.policy, days)
         qualified = ready.within[days]
     return build_report(ready.policy, ready.data, ready.compiled, query, qualified=qualified)
 
@@ -222,10 +228,11 @@ def score_csv(config: Path) -> str:
 def score_table(config: Path) -> pl.DataFrame:
     """One row per lead: id, each dimension, score, each stage reached with its date, and
     the reasons (rules that fired, where the lead stopped and why)."""
-    ready = prepare(load_policy(config))
+    ready = prepare(load_policy(config), rules=True)
     policy = ready.policy
     hits = rule_hits(ready.data.leads, ready.compiled)
     funnel = ready.qualified.lazy().join(hits, on=ROW, how="left")
+    funnel = funnel.with_columns(crm_columns(policy.stage_ids))
     cols = [pl.col("lead_id"), pl.col("created_at"), pl.col("channel")]
     cols += [pl.col(dim_col(d)).alias(d) for d in policy.scoring.dimensions]
     cols.append(pl.col(SCORE_COL).alias("score"))
@@ -238,14 +245,14 @@ def score_table(config: Path) -> pl.DataFrame:
 
 def explain(config: Path, lead_id: str) -> Explanation:
     """``score --explain``: why one lead has its score and stages."""
-    ready = prepare(load_policy(config))
+    ready = prepare(load_policy(config), rules=True)
     return explain_lead(ready.policy, ready.data, ready.compiled, ready.qualified, lead_id.strip())
 
 
 def rules_report(config: Path) -> tuple[list[RuleInsight], list[tuple[str, str]]]:
     """``score --rules``: each scoring rule's reach and the conversion lift of its leads,
     with the (id, name) of the stages conversion is measured to."""
-    ready = prepare(load_policy(config))
+    ready = prepare(load_policy(config), rules=True)
     if not ready.compiled.rules:
         raise UsageError(f"{config}: the policy has no scoring rules to assess.")
     names = {s.id: s.label for s in ready.policy.stages}

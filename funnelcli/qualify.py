@@ -34,6 +34,20 @@ def score_leads(leads: pl.LazyFrame, compiled: CompiledPolicy) -> pl.LazyFrame:
     return leads.with_columns(**dims).with_columns(compiled.score.alias(SCORE_COL))
 
 
+def crm_col(stage_id: str) -> str:
+    return f"__crm_{stage_id}"
+
+
+def crm_columns(stage_ids: list[str]) -> list[pl.Expr]:
+    """``crm[s] = min(first[t] for t ≥ s)``: a later stage's record implies the earlier
+    ones. Derived when needed rather than stored: five timestamp columns per lead saved."""
+    return [
+        pl.min_horizontal(first_col(t) for t in stage_ids[i:]).alias(crm_col(s))
+        for i, s in enumerate(stage_ids)
+        if i > 0
+    ]
+
+
 def first_entries(transitions: pl.LazyFrame, stage_ids: list[str]) -> pl.LazyFrame:
     """``first[s]``: each lead's earliest entry into each stage, one row per lead (by its
     row number, LEAD_KEY, which the dataset attached to every entry)."""
@@ -53,11 +67,13 @@ def qualify(
     keep_evidence: bool = False,
     keep: list[str] | None = None,
 ) -> pl.LazyFrame:
-    """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage.
+    """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage, in
+    the leads' order.
 
-    ``keep_evidence`` keeps ``__first_<s>``, ``__crm_<s>`` and ``__ok_<s>`` for the checks
-    that look at the CRM's records and compare its word with the policy's. ``keep`` names
-    the lead columns to carry (default all); the rules are applied before the others go.
+    ``keep_evidence`` keeps ``__first_<s>`` and ``__ok_<s>`` for the checks that look at the
+    CRM's records and compare its word with the policy's, and for :func:`requalify`.
+    ``keep`` names the lead columns to carry (default all); the rules are applied before the
+    others go.
     """
     ids = policy.stage_ids
     scored = score_leads(leads, compiled).with_columns(
@@ -66,31 +82,45 @@ def qualify(
     if keep is not None:
         computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
         scored = scored.select(*keep, *computed, *(_ok_col(s) for s in ids[1:]))
-    frame = scored.join(first_entries(transitions, ids), left_on=ROW, right_on=LEAD_KEY, how="left")
-    frame = frame.with_columns(
-        # crm[s] = min(first[t] for t ≥ s): a later stage's record implies the earlier ones.
-        **{
-            f"__crm_{s}": pl.min_horizontal(first_col(t) for t in ids[i:])
-            for i, s in enumerate(ids)
-        },
-    )
+    # Left order kept: the leads frame's file order is what the checks' examples rely on.
+    firsts = first_entries(transitions, ids[1:])
+    frame = scored.join(firsts, left_on=ROW, right_on=LEAD_KEY, how="left", maintain_order="left")
+    frame = _reach(frame, policy, within_days)
+    if keep_evidence:
+        return frame
+    return frame.drop(evidence_columns(ids))
+
+
+def evidence_columns(stage_ids: list[str]) -> list[str]:
+    return [c for s in stage_ids[1:] for c in (first_col(s), _ok_col(s))]
+
+
+def requalify(qualified: pl.DataFrame, policy: Policy, within_days: float) -> pl.DataFrame:
+    """``qualified`` (kept with its evidence) decided again with a conversion window: the
+    score, ``requires`` and CRM records do not depend on it, only which entries count."""
+    ids = policy.stage_ids
+    stale = [c for s in ids for c in (reached_col(s), at_col(s))]
+    frame = _reach(qualified.lazy().drop(stale), policy, within_days)
+    return frame.drop(evidence_columns(ids)).collect()
+
+
+def _reach(frame: pl.LazyFrame, policy: Policy, within_days: float | None) -> pl.LazyFrame:
+    """``reached``/``at`` for every stage, from ``created_at``, ``ok`` and ``first``."""
+    ids = policy.stage_ids
+    frame = frame.with_columns(crm_columns(ids))
     created = pl.col("created_at")
     frame = frame.with_columns(
         pl.lit(True).alias(reached_col(ids[0])), created.alias(at_col(ids[0]))
     )
     for prev, stage in itertools.pairwise(policy.stages):
         frame = frame.with_columns(_step(prev.id, stage.id, stage.evidence, created, within_days))
-    if keep_evidence:
-        return frame
-    return frame.drop(
-        [c for i in ids for c in (first_col(i), _ok_col(i), f"__crm_{i}")], strict=False
-    )
+    return frame.drop(crm_col(s) for s in ids[1:])
 
 
 def _step(
     prev: str, stage: str, evidence: str, created: pl.Expr, within_days: float | None
 ) -> list[pl.Expr]:
-    crm = pl.col(f"__crm_{stage}")
+    crm = pl.col(crm_col(stage))
     at_prev = pl.col(at_col(prev))
     if evidence == "policy":
         at, evidence_ok = at_prev, pl.lit(True)

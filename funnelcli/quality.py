@@ -12,7 +12,7 @@ from funnelcli.dataset import Dataset, merge_findings
 from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
 from funnelcli.load import FILE, flagged, keep_findings, repeated_rows
 from funnelcli.parse import MICROS
-from funnelcli.qualify import first_col, reached_col
+from funnelcli.qualify import crm_col, crm_columns, first_col, reached_col
 from funnelcli.readers import ROW
 
 _LOWER: dict[Severity, Severity] = {"error": "warning", "warning": "info", "info": "info"}
@@ -60,19 +60,6 @@ def _lead_checks(leads: pl.DataFrame, now: dt.datetime) -> list[Finding]:
     created = pl.col("created_at")
     stamp = created.dt.to_string("%Y-%m-%dT%H:%M:%S%:z")
     found = [flagged(leads, "leads.future_created_at", created > now, stamp)]
-    if "email" in leads.columns:
-        # Only leads whose e-mail repeats need ordering (earliest is the original).
-        shared = repeated_rows(leads, pl.col("email")).filter(pl.col("email").is_not_null())
-        repeat = ~pl.col("email").is_first_distinct()
-        found.append(
-            flagged(
-                shared.sort("created_at", ROW),
-                "leads.duplicate_email",
-                repeat,
-                pl.col("email"),
-                total=leads.height,
-            )
-        )
     return keep_findings(*found)
 
 
@@ -181,10 +168,11 @@ def _policy_checks(policy: Policy, data: Dataset, funnel: pl.LazyFrame) -> list[
     disagree = pl.lit(False)
     label = pl.lit(None, pl.String)
     for stage in reversed(gated):  # the first disagreeing stage names the example
-        hit = pl.col(f"__crm_{stage}").is_not_null() & ~pl.col(f"__ok_{stage}")
+        hit = pl.col(crm_col(stage)).is_not_null() & ~pl.col(f"__ok_{stage}")
         disagree = disagree | hit
         label = pl.when(hit).then(pl.lit(stage)).otherwise(label)
     reached = [pl.col(reached_col(s.id)).sum().alias(s.id) for s in policy.stages[1:]]
+    funnel = funnel.with_columns(crm_columns(policy.stage_ids))
     frame, counts = pl.collect_all(
         [
             funnel.select(FILE, ROW, "lead_id", disagree.alias("d"), label.alias("stage")),

@@ -12,6 +12,7 @@ from funnelcli.load import (
     Loaded,
     collect,
     date_formats,
+    file_label,
     flagged,
     keep_findings,
     open_table,
@@ -41,7 +42,7 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple[str | int, ...]) -> L
     source = source_for(policy, spec, loc)
     frame = open_table(source, spec, SPEND_REQUIRED, "spend")
     schema = frame.collect_schema()
-    query = frame.select(_columns(policy, schema)).with_columns(pl.lit(source.name).alias(FILE))
+    query = frame.select(_columns(policy, schema)).with_columns(file_label(source.name))
     stamps = {"__stamp": (RAW_DATE, schema["date"])}
     query = parse.with_timestamps(query, stamps, policy.timezone, date_formats(spec, "spend"))
     query = query.with_columns(pl.col("__stamp").dt.date().alias("date")).drop("__stamp")

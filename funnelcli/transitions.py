@@ -14,6 +14,7 @@ from funnelcli.load import (
     Loaded,
     collect,
     date_formats,
+    file_label,
     flagged,
     keep_findings,
     open_table,
@@ -71,7 +72,7 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
         .alias("stage"),
         stage_raw.alias(RAW_STAGE),
         pl.col("entered_at").alias(RAW_ENTERED),
-    ).with_columns(pl.lit(source.name).alias(FILE))
+    ).with_columns(file_label(source.name))
     stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
     query = parse.with_timestamps(query, stamps, policy.timezone, date_formats(spec, "transitions"))
     return _clean(collect(query, source))
@@ -112,7 +113,7 @@ def _from_date_columns(policy: Policy, leads: pl.DataFrame) -> Loaded:
             )
         )
     if not parts:
-        schema = {FILE: pl.String, ROW: pl.UInt32, "lead_id": pl.String, "stage": pl.String}
+        schema = {FILE: pl.Categorical, ROW: pl.UInt32, "lead_id": pl.String, "stage": pl.String}
         empty = pl.DataFrame(schema=schema).with_columns(
             pl.lit(None, pl.Datetime("us", policy.timezone)).alias("entered_at")
         )
