@@ -187,6 +187,25 @@ def flagged(
     return Finding(code, hits.height, examples, total=total or frame.height, context=context or {})
 
 
+def first_rows(frame: pl.DataFrame, by: str) -> pl.DataFrame:
+    """The first row of each ``by`` value in file order (file name, then row), sorted so.
+
+    Frames need not be in file order (joins do not keep it): each group's first row is
+    found by the smallest (file, row) key, a rank of the few file names times 2³² plus the
+    row number."""
+    files = frame[FILE].cast(pl.String).unique().sort()
+    order = pl.col(ROW).cast(pl.UInt64)
+    if files.len() > 1:
+        rank = (
+            pl.col(FILE)
+            .cast(pl.String)
+            .replace_strict(files, pl.int_range(files.len(), dtype=pl.UInt64, eager=True))
+        )
+        order = order + rank * (1 << 32)
+    firsts = frame.group_by(by).agg(pl.all().get(order.arg_min()))
+    return firsts.sort(FILE, ROW)
+
+
 def repeated_rows(frame: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
     """The rows of ``frame`` whose ``key`` occurs more than once.
 

@@ -67,8 +67,7 @@ def qualify(
     keep_evidence: bool = False,
     keep: list[str] | None = None,
 ) -> pl.LazyFrame:
-    """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage, in
-    the leads' order.
+    """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage.
 
     ``keep_evidence`` keeps ``__first_<s>`` and ``__ok_<s>`` for the checks that look at the
     CRM's records and compare its word with the policy's, and for :func:`requalify`.
@@ -82,9 +81,10 @@ def qualify(
     if keep is not None:
         computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
         scored = scored.select(*keep, *computed, *(_ok_col(s) for s in ids[1:]))
-    # Left order kept: the leads frame's file order is what the checks' examples rely on.
+    # Row order is not kept (keeping it costs more than the join): consumers that show
+    # rows in file order sort or pick by (file, row).
     firsts = first_entries(transitions, ids[1:])
-    frame = scored.join(firsts, left_on=ROW, right_on=LEAD_KEY, how="left", maintain_order="left")
+    frame = scored.join(firsts, left_on=ROW, right_on=LEAD_KEY, how="left")
     frame = _reach(frame, policy, within_days)
     if keep_evidence:
         return frame

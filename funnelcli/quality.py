@@ -10,7 +10,7 @@ import polars as pl
 from funnelcli.config import Policy, QualitySpec
 from funnelcli.dataset import Dataset, merge_findings
 from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
-from funnelcli.load import FILE, flagged, keep_findings, repeated_rows
+from funnelcli.load import FILE, first_rows, flagged, keep_findings, repeated_rows
 from funnelcli.parse import MICROS
 from funnelcli.qualify import crm_col, crm_columns, first_col, reached_col
 from funnelcli.readers import ROW
@@ -95,9 +95,8 @@ def _unmatched(frame: pl.DataFrame, other: pl.DataFrame, code: str) -> Finding |
 
     ``unknown`` (no channel at all) is left out: leads.missing_channel reports it.
     """
-    named = frame.filter(pl.col("channel") != "unknown")
-    # Frames are in file order, so the first row of each channel is its earliest.
-    firsts = named.unique("channel", keep="first", maintain_order=True)
+    named = frame.filter(pl.col("channel") != "unknown").select(FILE, ROW, "channel")
+    firsts = first_rows(named, "channel")
     missing = firsts.filter(~pl.col("channel").is_in(other["channel"].unique().implode()))
     if missing.height == 0:
         return None

@@ -7,9 +7,12 @@ import re
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+import polars as pl
 import pytest
 
 from funnelcli.findings import CATALOGUE
+from funnelcli.load import FILE, first_rows
+from funnelcli.readers import ROW
 from tests.conftest import Project, Run, invoke
 
 POLICY = """\
@@ -326,3 +329,24 @@ def test_sample_data_fails_on_its_built_in_faults() -> None:
         "leads.bad_created_at",
         "leads.duplicate_id",
     ]
+
+
+def test_channel_without_spend_examples_are_each_channels_first_row(clean: Project) -> None:
+    # organic first at row 4, referral at row 5; later rows of both must not be the example.
+    extra = "L4,2026-01-01,organic,f@x.com,20\nL5,2026-01-01,referral,g@x.com,20\n"
+    extra += "L6,2026-01-01,referral,h@x.com,20\nL7,2026-01-01,organic,i@x.com,20\n"
+    clean.write("leads.csv", LEADS + extra)
+    found = findings(clean)["leads.channel_without_spend"]
+    assert found["count"] == 2
+    assert [(e["row"], e["value"]) for e in found["examples"]] == [(4, "organic"), (5, "referral")]
+
+
+def test_first_rows_picks_by_file_then_row_in_any_frame_order() -> None:
+    rows = [("b.csv", 1, "x"), ("a.csv", 7, "x"), ("a.csv", 3, "y"), ("b.csv", 2, "y")]
+    rows += [("a.csv", 9, "x"), ("b.csv", 1, "z"), ("a.csv", 5, "y")]
+    frame = pl.DataFrame(rows, schema=[FILE, ROW, "channel"], orient="row")
+    frame = frame.with_columns(pl.col(FILE).cast(pl.Categorical), pl.col(ROW).cast(pl.UInt32))
+    for seed in range(5):
+        shuffled = frame.sample(fraction=1.0, shuffle=True, seed=seed)
+        got = first_rows(shuffled, "channel").select(FILE, ROW, "channel").rows()
+        assert got == [("a.csv", 3, "y"), ("a.csv", 7, "x"), ("b.csv", 1, "z")]
