@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funnelcli.dataset import _with_leads
+from funnelcli.load import repeated_rows
 from funnelcli.metrics import Query
 from funnelcli.pipeline import run_report
 from tests import oracle
@@ -203,3 +204,13 @@ def test_hash_join_of_entries_to_leads_equals_the_string_join(
     got = _with_leads(entries, keys).sort("n")
     want = entries.join(keys, on="lead_id", how="left").sort("n")
     assert got.to_dicts() == want.to_dicts()
+
+
+@settings(max_examples=100, deadline=None)
+@given(keys=st.lists(st.one_of(st.none(), st.text(max_size=3)), max_size=40))
+def test_repeated_rows_are_exactly_the_rows_whose_key_repeats(keys: list[str | None]) -> None:
+    frame = pl.DataFrame(
+        {"key": keys, "n": range(len(keys))}, schema={"key": pl.String, "n": pl.Int64}
+    )
+    got = sorted(repeated_rows(frame, pl.col("key"))["n"].to_list())
+    assert got == [i for i, k in enumerate(keys) if keys.count(k) > 1]
