@@ -117,7 +117,7 @@ def _collect_fields(cond: Any, found: set[str]) -> None:
 def compile_policy(policy: Policy, schema: pl.Schema) -> CompiledPolicy:
     """Compile every condition against the leads ``schema``; raise all problems at once."""
     score_dtype = _score_dtype(policy)
-    fields: Fields = {name: (pl.col(name), dtype) for name, dtype in schema.items()}
+    fields: Fields = {name: _field(name, dtype) for name, dtype in schema.items()}
     # The policy's own numbers shadow lead columns of the same name.
     fields["score"] = (pl.col(SCORE_COL), score_dtype)
     fields.update({d: (pl.col(dim_col(d)), score_dtype) for d in policy.scoring.dimensions})
@@ -205,6 +205,13 @@ def _shown(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _field(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.DataType]:
+    """A lead column as conditions see it: categoricals (``channel``) are text."""
+    if isinstance(dtype, pl.Categorical):
+        return pl.col(name).cast(pl.String), pl.String()
+    return pl.col(name), dtype
 
 
 def _score_dtype(policy: Policy) -> pl.DataType:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import yaml
 
 from funnelcli.config import load_policy
 from funnelcli.rules import compile_policy, referenced_fields
+from tests.conftest import BASE_POLICY, Project, invoke
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 SCHEMA = {
@@ -64,3 +67,33 @@ def test_rule_case(tmp_path: Path, case: dict[str, Any]) -> None:
         for r in case["rows"]
     ]
     assert _evaluate(tmp_path, case["condition"], _frame(rows)) == case["expected"]
+
+
+def test_rules_read_the_normalised_channel_as_text(project: Project) -> None:
+    # Channels are stored as a categorical once normalised (aliases applied, lower-cased);
+    # text operators still apply to them.
+    policy = BASE_POLICY.format(timezone="UTC").replace(
+        "stages:",
+        "scoring:\n  fit:\n"
+        '    - {when: {field: channel, matches: "^paid_"}, points: 30}\n'
+        "    - {when: {field: channel, in: [web]}, points: 5}\n"
+        "    - {when: {field: channel, eq: unknown}, points: 1}\n"
+        "stages:",
+    )
+    project.policy(policy)
+    project.write(
+        "leads.csv",
+        "lead_id,created_at,channel\n"
+        "L1,2026-01-01, Google Ads \nL2,2026-01-01,WEB\nL3,2026-01-01,\nL4,2026-01-01,adwords\n",
+    )
+    run = invoke("score", "--config", project.config)
+    assert run.exit_code == 0, run.stderr
+    scores = {
+        r["lead_id"]: (r["channel"], r["score"]) for r in csv.DictReader(io.StringIO(run.stdout))
+    }
+    assert scores == {
+        "L1": ("paid_search", "30"),
+        "L2": ("web", "5"),
+        "L3": ("unknown", "1"),
+        "L4": ("paid_search", "30"),
+    }
