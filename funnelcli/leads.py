@@ -25,6 +25,7 @@ from funnelcli.readers import MAYBE_SHORT, ROW, file_columns
 CANONICAL = ("lead_id", "created_at", "channel", "campaign", "email")
 RAW_CREATED = "__raw_created_at"
 NO_CHANNEL = "__no_channel"
+RAW_CHANNEL = "__raw_channel"
 
 
 def date_col(stage_id: str) -> str:
@@ -59,6 +60,7 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
         frame.select(_columns(policy, schema, extras)), stamps, policy.timezone, formats
     )
     raw = collect(query.with_columns(file_label(source.name)), source)
+    raw = _with_channel(raw, policy.channels.aliases)
     raw = _type_extras(raw, schema, extras, spec.types, policy.timezone)
     loaded = _clean(raw)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
@@ -80,8 +82,8 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Exp
         col(ROW),
         col(MAYBE_SHORT),
         parse.blank_to_null(col("lead_id")).alias("lead_id"),
-        parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
-        parse.blank_to_null(col("channel")).is_null().alias(NO_CHANNEL),
+        # Normalised after collecting, once per distinct value (see _with_channel).
+        col("channel").cast(pl.String).cast(pl.Categorical).alias(RAW_CHANNEL),
         col("created_at").alias(RAW_CREATED),
     ]
     if "campaign" in schema:
@@ -93,6 +95,17 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Exp
             exprs.append(col(stage.date_column).alias(raw_date_col(stage.id)))
     exprs += [col(name) for name in sorted(extras) if name in schema and name not in CANONICAL]
     return exprs
+
+
+def _with_channel(raw: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:
+    """``channel`` normalised and ``NO_CHANNEL`` (the cell was missing or blank)."""
+    cell = pl.col("cell")
+    table = parse.by_distinct(
+        raw[RAW_CHANNEL],
+        parse.normalise_channel(cell, aliases).alias("channel"),
+        parse.blank_to_null(cell).is_null().alias(NO_CHANNEL),
+    )
+    return raw.drop(RAW_CHANNEL).hstack(table)
 
 
 def _type_extras(

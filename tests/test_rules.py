@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from funnelcli.config import load_policy
+from funnelcli.parse import blank_to_null, by_distinct, normalise_channel
 from funnelcli.rules import compile_policy, referenced_fields
 from tests.conftest import BASE_POLICY, Project, invoke
 
@@ -97,3 +98,33 @@ def test_rules_read_the_normalised_channel_as_text(project: Project) -> None:
         "L3": ("unknown", "1"),
         "L4": ("paid_search", "30"),
     }
+
+
+def test_by_distinct_spreads_each_values_result_to_its_rows() -> None:
+    cells = pl.Series([" Google Ads ", "web", None, "  ", "WEB", "adwords", "web"])
+    cell = pl.col("cell")
+    got = by_distinct(
+        cells.cast(pl.Categorical),
+        normalise_channel(cell, {"paid_search": ["Google Ads", "adwords"]}).alias("channel"),
+        blank_to_null(cell).is_null().alias("blank"),
+    )
+    assert got["channel"].dtype == pl.Categorical
+    assert got.rows() == [
+        ("paid_search", False),
+        ("web", False),
+        ("unknown", True),
+        ("unknown", True),
+        ("web", False),
+        ("paid_search", False),
+        ("web", False),
+    ]
+    empty = by_distinct(pl.Series([], dtype=pl.Categorical), cell.alias("x"))
+    assert empty.height == 0
+
+
+def test_by_distinct_keeps_the_chunks_of_its_input() -> None:
+    parts = [pl.Series(["a", "B", None]), pl.Series(["b", "A"]), pl.Series(["c"])]
+    cells = pl.concat([p.cast(pl.Categorical) for p in parts], rechunk=False)
+    got = by_distinct(cells, pl.col("cell").cast(pl.String).str.to_lowercase().alias("low"))
+    assert got["low"].to_list() == ["a", "b", None, "b", "a", "c"]
+    assert got["low"].chunk_lengths() == [3, 2, 1]
