@@ -66,16 +66,15 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
         pl.col(ROW),
         pl.col(MAYBE_SHORT),
         parse.blank_to_null(pl.col("lead_id")).alias("lead_id"),
-        parse.blank_to_null(stage_raw)
-        .str.to_lowercase()
-        .replace_strict(stage_lookup(policy), default=None)
-        .alias("stage"),
-        stage_raw.alias(RAW_STAGE),
+        stage_raw.cast(pl.Categorical).alias(RAW_STAGE),  # looked up once per spelling
         pl.col("entered_at").alias(RAW_ENTERED),
     ).with_columns(file_label(source.name))
     stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
     query = parse.with_timestamps(query, stamps, policy.timezone, date_formats(spec, "transitions"))
-    return _clean(collect(query, source))
+    raw = collect(query, source)
+    spelling = parse.blank_to_null(pl.col("cell")).str.to_lowercase()
+    stage = spelling.replace_strict(stage_lookup(policy), default=None).alias("stage")
+    return _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
 
 
 def _clean(raw: pl.DataFrame) -> Loaded:
