@@ -40,7 +40,7 @@ def crm_col(stage_id: str) -> str:
 
 def crm_columns(stage_ids: list[str]) -> list[pl.Expr]:
     """``crm[s] = min(first[t] for t ≥ s)``: a later stage's record implies the earlier
-    ones. Derived when needed rather than stored: five timestamp columns per lead saved."""
+    ones. Derived when needed rather than stored: a timestamp column per stage saved."""
     return [
         pl.min_horizontal(first_col(t) for t in stage_ids[i:]).alias(crm_col(s))
         for i, s in enumerate(stage_ids)
