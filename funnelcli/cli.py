@@ -28,7 +28,6 @@ from funnelcli.render import json as json_render
 from funnelcli.render import markdown as md_render
 from funnelcli.render import table as table_render
 from funnelcli.render.progress import progress
-from funnelcli.sample import SampleSpec, write_sample
 
 EXIT_BUG = 70
 REPORT_WIDTH = 100
@@ -340,6 +339,10 @@ def sample(
     data_format: Annotated[DataFormat, typer.Option("--format")] = DataFormat.csv,
 ) -> None:
     """Write synthetic, realistic leads, spend and transitions of any size."""
+    # Imported here: only this command needs numpy, and importing it costs every other
+    # command a tenth of a second.
+    from funnelcli.sample import SampleSpec, write_sample  # noqa: PLC0415
+
     spec = SampleSpec(leads=leads, seed=seed, months=months, fmt=data_format.value)
     paths = _guard(ctx, lambda: write_sample(spec, out))
     stderr.print("wrote " + ", ".join(str(p) for p in paths))
