@@ -193,7 +193,7 @@ def first_rows(frame: pl.DataFrame, by: str) -> pl.DataFrame:
     Frames need not be in file order (joins do not keep it): each group's first row is
     found by the smallest (file, row) key, a rank of the few file names times 2³² plus the
     row number."""
-    files = frame[FILE].cast(pl.String).unique().sort()
+    files = frame[FILE].unique().cast(pl.String).sort()  # distinct first: a few names
     order = pl.col(ROW).cast(pl.UInt64)
     if files.len() > 1:
         rank = (
