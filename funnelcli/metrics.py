@@ -15,8 +15,7 @@ from funnelcli.dataset import Dataset
 from funnelcli.errors import UsageError
 from funnelcli.model import Report, Row, Spread, StageMetrics
 from funnelcli.parse import MICROS
-from funnelcli.qualify import at_col, qualify, reached_col
-from funnelcli.rules import CompiledPolicy
+from funnelcli.qualify import at_col, reached_col
 from funnelcli.stats import wilson
 
 EVERY = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
@@ -71,25 +70,13 @@ def check_groups(query: Query, leads_columns: list[str]) -> None:
             raise UsageError(msg)
 
 
-def build_report(
-    policy: Policy,
-    data: Dataset,
-    compiled: CompiledPolicy,
-    query: Query,
-    *,
-    qualified: pl.DataFrame | None = None,
-) -> Report:
+def build_report(policy: Policy, data: Dataset, qualified: pl.DataFrame, query: Query) -> Report:
     """The report for one query: one lazy query per side, collected together.
 
     ``qualified`` is every lead already qualified with the query's conversion window (none
-    or ``--within``); qualification is per lead, so the cohort can be cut from it instead of
-    qualifying again.
+    or ``--within``); qualification is per lead, so the cohort is cut from it.
     """
-    if qualified is None:
-        leads, transitions = data.leads.lazy(), data.transitions.lazy()
-        every = qualify(leads, transitions, policy, compiled, within_days=query.within_days)
-    else:
-        every = qualified.lazy()
+    every = qualified.lazy()
     stages = policy.stage_ids
     if query.basis == "period":
         rows_lf, total_lf = _period_counts(every, stages, query)

@@ -136,7 +136,7 @@ def _measure(ready: Prepared, query: Query) -> Report:
         if days not in ready.within:
             ready.within[days] = requalify(ready.qualified, ready.policy, days)
         qualified = ready.within[days]
-    return build_report(ready.policy, ready.data, ready.compiled, query, qualified=qualified)
+    return build_report(ready.policy, ready.data, qualified, query)
 
 
 def _comparison(mode: str | None, window: Window, span: Span | None) -> Comparison | None:
@@ -177,9 +177,7 @@ def run_check(
     step("checking data quality")
     findings = _findings(ready, now)
     if targets:
-        report = build_report(
-            ready.policy, ready.data, ready.compiled, Query(), qualified=ready.qualified
-        )
+        report = build_report(ready.policy, ready.data, ready.qualified, Query())
         results = evaluate(ready.policy.targets, report.total)
         missed = missed_finding(results, ready.policy.source.path.name)
         findings = sort_findings(findings + ([missed] if missed else []))
