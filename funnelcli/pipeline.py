@@ -72,9 +72,7 @@ def prepare(
     # Carry only what reports, checks and `score` read, not every column the rules used.
     base = [FILE, ROW, "lead_id", "created_at", "channel", "campaign", *extra]
     keep = list(dict.fromkeys(c for c in base if c in data.leads.columns))
-    qualified = qualify(
-        leads, transitions, policy, compiled, keep_evidence=True, keep=keep
-    ).collect()
+    qualified = qualify(leads, transitions, policy, compiled, keep).collect()
     if not rules:
         data = replace(data, leads=qualified.select(keep))
     return Prepared(policy, data, compiled, qualified)

@@ -62,33 +62,25 @@ def qualify(
     transitions: pl.LazyFrame,
     policy: Policy,
     compiled: CompiledPolicy,
-    *,
-    within_days: float | None = None,
-    keep_evidence: bool = False,
-    keep: list[str] | None = None,
+    keep: list[str],
 ) -> pl.LazyFrame:
-    """Leads with score columns plus ``__reached_<s>`` and ``__at_<s>`` for every stage.
-
-    ``keep_evidence`` keeps ``__first_<s>`` and ``__ok_<s>`` for the checks that look at the
-    CRM's records and compare its word with the policy's, and for :func:`requalify`.
-    ``keep`` names the lead columns to carry (default all); the rules are applied before the
-    others go.
+    """The ``keep`` lead columns with score columns, ``__reached_<s>`` and ``__at_<s>`` for
+    every stage (no conversion window), and the evidence they were decided on:
+    ``__first_<s>`` and ``__ok_<s>``, read by the checks that compare the CRM's word with
+    the policy's, by ``score --explain`` and by :func:`requalify`.
     """
     ids = policy.stage_ids
     scored = score_leads(leads, compiled).with_columns(
         **{_ok_col(s): compiled.requires[s].fill_null(False) for s in ids[1:]}
     )
-    if keep is not None:
-        computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
-        scored = scored.select(*keep, *computed, *(_ok_col(s) for s in ids[1:]))
+    # The rules have been applied: only the kept lead columns go on.
+    computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
+    scored = scored.select(*keep, *computed, *(_ok_col(s) for s in ids[1:]))
     # Row order is not kept (keeping it costs more than the join): consumers that show
     # rows in file order sort or pick by (file, row).
     firsts = first_entries(transitions, ids[1:])
     frame = scored.join(firsts, left_on=ROW, right_on=LEAD_KEY, how="left")
-    frame = _reach(frame, policy, within_days)
-    if keep_evidence:
-        return frame
-    return frame.drop(evidence_columns(ids))
+    return _reach(frame, policy, within_days=None)
 
 
 def evidence_columns(stage_ids: list[str]) -> list[str]:

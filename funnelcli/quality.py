@@ -23,7 +23,7 @@ def run_checks(
 ) -> list[Finding]:
     """Every finding for this dataset, with the config's overrides applied, worst first.
 
-    ``qualified``: every lead qualified with its CRM evidence kept (``keep_evidence``).
+    ``qualified``: every lead as ``qualify`` leaves it, with its CRM evidence.
     """
     found = [
         *data.findings,
