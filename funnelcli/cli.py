@@ -344,7 +344,8 @@ def sample(
     from funnelcli.sample import SampleSpec, write_sample  # noqa: PLC0415
 
     spec = SampleSpec(leads=leads, seed=seed, months=months, fmt=data_format.value)
-    paths = _guard(ctx, lambda: write_sample(spec, out))
+    with progress(stderr, enabled=True) as step:
+        paths = _guard(ctx, lambda: write_sample(spec, out, step))
     stderr.print("wrote " + ", ".join(str(p) for p in paths))
 
 

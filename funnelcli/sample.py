@@ -9,6 +9,9 @@ duplicate lead ids, skipped stages, transitions dated before their lead, a bad d
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +19,9 @@ import numpy as np
 import polars as pl
 
 from funnelcli.errors import UsageError
-from funnelcli.output import atomic_path
 
 START = dt.datetime(2026, 5, 1)
+GROWTH = 1.15  # lead arrivals: power distribution over the months, growing slowly
 # channel: (share of leads, spend per day, campaigns, raw spellings seen in exports)
 CHANNELS = {
     "organic": (0.27, 0.0, [None], ["Organic", "organic"]),
@@ -70,29 +73,70 @@ class SampleSpec:
     fmt: str = "csv"
 
 
-def write_sample(spec: SampleSpec, out: Path) -> list[Path]:
-    """Write leads, spend and transitions files into ``out`` (created if missing)."""
+CHUNK = 1_000_000  # leads made at a time: memory stays near 1 GB whatever --leads asks for
+TABLES = ("leads", "spend", "transitions")
+
+
+def write_sample(
+    spec: SampleSpec, out: Path, step: Callable[[str], None] = lambda _: None, chunk: int = CHUNK
+) -> list[Path]:
+    """Write leads, spend and transitions files into ``out`` (created if missing), ``chunk``
+    leads at a time; ``step`` is told which leads are being made."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; name a folder.")
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(spec.seed)
     days = (_add_months(START, spec.months) - START).days
-    leads, stages = _leads(rng, spec.leads, days)
-    frames = {
-        "leads": leads,
-        "spend": _spend(rng, days),
-        "transitions": _transitions(rng, leads, stages),
-    }
-    paths = []
-    for name, frame in frames.items():
-        path = out / f"{name}.{spec.fmt}"
-        with atomic_path(path) as tmp:  # an interrupted run leaves no half-written file
-            if spec.fmt == "parquet":
-                frame.write_parquet(tmp)
-            else:
-                frame.write_csv(tmp)
-        paths.append(path)
+    paths = [out / f"{name}.{spec.fmt}" for name in TABLES]
+    with _Staged(out, spec.fmt) as staged:
+        for start in range(0, spec.leads, chunk):
+            size = min(chunk, spec.leads - start)
+            step(f"making leads {start + 1:,}–{start + size:,} of {spec.leads:,}")
+            leads, stages = _leads(rng, start, size, spec.leads, days)
+            staged.add("leads", leads)
+            if start == 0:  # drawn here so that one chunk makes what one pass always made
+                staged.add("spend", _spend(rng, days))
+            staged.add("transitions", _transitions(rng, leads, stages, first=start == 0))
+        step(f"writing {', '.join(p.name for p in paths)}")
+        staged.commit(paths)
     return paths
+
+
+class _Staged:
+    """The tables written chunk by chunk into a hidden folder inside ``out``, moved into
+    place only when every chunk is written; an interrupted run leaves nothing behind.
+    CSV chunks are appended to one file; Parquet chunks are parts, joined at the end by a
+    streaming copy (a Parquet file cannot be appended to)."""
+
+    def __init__(self, out: Path, fmt: str) -> None:
+        self.out, self.fmt = out, fmt
+        self.chunks = dict.fromkeys(TABLES, 0)
+
+    def __enter__(self) -> _Staged:
+        self.work = Path(tempfile.mkdtemp(prefix=".sample.", suffix=".tmp", dir=self.out))
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def add(self, name: str, frame: pl.DataFrame) -> None:
+        if self.fmt == "csv":
+            with (self.work / f"{name}.csv").open("ab") as file:
+                frame.write_csv(file, include_header=self.chunks[name] == 0)
+        else:
+            frame.write_parquet(self._part(name, self.chunks[name]))
+        self.chunks[name] += 1
+
+    def commit(self, paths: list[Path]) -> None:
+        for name, path in zip(TABLES, paths, strict=True):
+            done = self.work / path.name
+            if self.fmt == "parquet":
+                parts = [self._part(name, i) for i in range(self.chunks[name])]
+                pl.scan_parquet(parts).sink_parquet(done)
+            done.replace(path)
+
+    def _part(self, name: str, index: int) -> Path:
+        return self.work / f"{name}-{index:05d}.parquet"
 
 
 def _add_months(start: dt.datetime, months: int) -> dt.datetime:
@@ -102,35 +146,45 @@ def _add_months(start: dt.datetime, months: int) -> dt.datetime:
 
 def _pick(
     rng: np.random.Generator, options: list, n: int, p: list[float] | None = None
-) -> np.ndarray:
-    return np.asarray(options, dtype=object)[rng.choice(len(options), size=n, p=p)]
+) -> pl.Series:
+    return pl.Series(options, dtype=pl.String).gather(rng.choice(len(options), size=n, p=p))
 
 
 def _leads(
-    rng: np.random.Generator, n: int, days: int
+    rng: np.random.Generator, start: int, n: int, total: int, days: int
 ) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """Leads ``start`` to ``start + n`` of ``total``, with the stages each will reach."""
     names = list(CHANNELS)
     shares = np.array([CHANNELS[c][0] for c in names])
     chan_idx = rng.choice(len(names), size=n, p=shares / shares.sum())
-    raw_channel = np.empty(n, dtype=object)
-    campaign = np.empty(n, dtype=object)
+    # Each lead's campaign and raw channel spelling, as positions in lists of all of them.
+    campaign_idx = np.empty(n, dtype=np.int64)
+    spelling_idx = np.empty(n, dtype=np.int64)
+    campaigns: list[str | None] = []
+    spellings: list[str] = []
     for i, name in enumerate(names):
         mask = chan_idx == i
-        campaign[mask] = _pick(rng, CHANNELS[name][2], int(mask.sum()))
-        raw_channel[mask] = _pick(rng, CHANNELS[name][3], int(mask.sum()))
+        own, spelled = CHANNELS[name][2], CHANNELS[name][3]
+        campaign_idx[mask] = len(campaigns) + rng.choice(len(own), size=int(mask.sum()))
+        spelling_idx[mask] = len(spellings) + rng.choice(len(spelled), size=int(mask.sum()))
+        campaigns += own
+        spellings += spelled
     type_idx = rng.choice(4, size=n, p=TYPE_SHARE)
-    # Leads arrive a little faster over time (growth), at any second of the day.
-    created_s = np.sort(days * 86_400 * rng.power(1.15, size=n)).astype(np.int64)
+    created_s = _arrivals(rng, start, n, total, days)
+    number = pl.int_range(start, start + n, dtype=pl.Int64)
+    texts = pl.select(
+        lead_id=pl.format("L{}", number + 100_000), email=pl.format("user{}@example.com", number)
+    )
     frame = pl.DataFrame(
         {
-            "lead_id": np.char.add("L", (np.arange(n) + 100_000).astype(str)),
+            "lead_id": texts["lead_id"],
             "created_at": _stamps(created_s, "%Y-%m-%dT%H:%M:%SZ"),
-            "channel": raw_channel,
-            "campaign": campaign,
-            "email": np.char.add(np.char.add("user", np.arange(n).astype(str)), "@example.com"),
+            "channel": pl.Series(spellings).gather(spelling_idx),
+            "campaign": pl.Series(campaigns, dtype=pl.String).gather(campaign_idx),
+            "email": texts["email"],
             "company_size": np.round(rng.lognormal(3.6, 1.3, size=n)).astype(np.int64) + 1,
             "job_title": _pick(rng, TITLES, n),
-            "lead_type": np.asarray(LEAD_TYPES, dtype=object)[type_idx],
+            "lead_type": pl.Series(LEAD_TYPES).gather(type_idx),
             "pages_viewed": rng.poisson(3.5, size=n),
             "email_bounced": rng.random(n) < 0.04,
             "budget": np.where(
@@ -144,7 +198,18 @@ def _leads(
     )
     stages = _progress(rng, type_idx, _score(frame, type_idx))
     stages["created_s"] = created_s
-    return _lead_faults(rng, frame), stages
+    return _lead_faults(rng, frame, first=start == 0), stages
+
+
+def _arrivals(rng: np.random.Generator, start: int, n: int, total: int, days: int) -> np.ndarray:
+    """Seconds after START at which leads ``start`` to ``start + n`` of ``total`` arrive, in
+    order: a little faster over time (growth), at any second of the day. A chunk draws from
+    its own slice of the arrival distribution (CDF x**GROWTH), so chunks made one after
+    another stay in time order."""
+    x = rng.power(GROWTH, size=n)
+    if n < total:
+        x = ((start + x**GROWTH * n) / total) ** (1 / GROWTH)
+    return np.sort(days * 86_400 * x).astype(np.int64)
 
 
 def _stamps(seconds: np.ndarray, fmt: str) -> pl.Series:
@@ -176,10 +241,12 @@ def _progress(
     return {"mql": mql, "sql": sql, "qso": qso, "won": won, "lost": lost}
 
 
-def _lead_faults(rng: np.random.Generator, leads: pl.DataFrame) -> pl.DataFrame:
-    """A few duplicated ids (re-imported later) and one unreadable date."""
+def _lead_faults(rng: np.random.Generator, leads: pl.DataFrame, *, first: bool) -> pl.DataFrame:
+    """A few duplicated ids (re-imported later) and, in the first chunk, one unreadable date."""
     dupes = leads.sample(n=max(1, leads.height // 1000), seed=int(rng.integers(1 << 31)))
     dupes = dupes.with_columns(pl.lit("2026-10-30T12:00:00Z").alias("created_at"))
+    if not first:
+        return pl.concat([leads, dupes])
     bad = leads.head(1).with_columns(
         pl.lit("L099999").alias("lead_id"), pl.lit("31/02/2026").alias("created_at")
     )
@@ -187,8 +254,10 @@ def _lead_faults(rng: np.random.Generator, leads: pl.DataFrame) -> pl.DataFrame:
 
 
 def _transitions(
-    rng: np.random.Generator, leads: pl.DataFrame, stages: dict[str, np.ndarray]
+    rng: np.random.Generator, leads: pl.DataFrame, stages: dict[str, np.ndarray], *, first: bool
 ) -> pl.DataFrame:
+    """Stage entries of the chunk's leads, in time order; the first chunk also has three
+    MQL records dated before their lead."""
     n = len(stages["mql"])
     ids = leads["lead_id"].head(n)
     at = stages["created_s"].astype(np.float64)
@@ -200,7 +269,7 @@ def _transitions(
         if stage == "mql":  # ~3% of SQLs skipped MQL in the CRM (back-filled by the policy)
             keep &= ~(stages["sql"] & (rng.random(n) < 0.03))
             # Three MQL records dated before their lead existed (CRM clock/import faults).
-            early = np.flatnonzero(keep)[:3]
+            early = np.flatnonzero(keep)[: 3 if first else 0]
             at_mql = at.copy()
             at_mql[early] = stages["created_s"][early] - 86_400
             parts.append(_rows(ids, _pick(rng, STAGE_SPELLING[stage], n), at_mql, keep))
@@ -208,11 +277,12 @@ def _transitions(
         parts.append(_rows(ids, _pick(rng, STAGE_SPELLING[stage], n), at, keep))
         if stage == "sql":
             lost_at = at + rng.integers(5, 40, size=n) * 86_400
-            parts.append(_rows(ids, np.full(n, "lost", dtype=object), lost_at, stages["lost"]))
+            lost = pl.repeat("lost", n, eager=True)
+            parts.append(_rows(ids, lost, lost_at, stages["lost"]))
     return pl.concat(parts).sort("__s", maintain_order=True).drop("__s")
 
 
-def _rows(ids: pl.Series, stage: np.ndarray, at: np.ndarray, keep: np.ndarray) -> pl.DataFrame:
+def _rows(ids: pl.Series, stage: pl.Series, at: np.ndarray, keep: np.ndarray) -> pl.DataFrame:
     seconds = at.astype(np.int64)
     frame = pl.DataFrame(
         {

@@ -223,7 +223,7 @@ def test_golden_sample_report() -> None:
 def test_ctrl_c_exits_130_without_partial_files(tmp_path: Path) -> None:
     # A big sample takes seconds; interrupt it mid-way like a user pressing Ctrl-C.
     proc = subprocess.Popen(
-        [sys.executable, "-m", "funnelcli", "sample", "--leads", "3000000", "--out", str(tmp_path)],
+        [sys.executable, "-m", "funnelcli", "sample", "--leads", "6000000", "--out", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

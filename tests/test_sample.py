@@ -1,0 +1,117 @@
+"""`funnel sample` made chunk by chunk: the same data shape at any size, in bounded memory.
+
+Small chunks (1,000 leads) stand in for the million-lead chunks a big sample is made of.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from funnelcli.metrics import Query
+from funnelcli.pipeline import run_report
+from funnelcli.sample import SampleSpec, write_sample
+from funnelcli.scaffold import starter_text
+
+FAULT_DATE = "2026-10-30T12:00:00Z"  # the re-imported duplicates' created_at
+
+
+def _make(out: Path, fmt: str = "csv", leads: int = 2500, chunk: int = 1000) -> list[str]:
+    steps: list[str] = []
+    write_sample(SampleSpec(leads=leads, fmt=fmt), out, steps.append, chunk=chunk)
+    return steps
+
+
+def _read(folder: Path, name: str) -> pl.DataFrame:
+    """A table as text, whatever its format (CSV cells as written, Parquet values cast)."""
+    csv = folder / f"{name}.csv"
+    if csv.exists():
+        return pl.read_csv(csv, infer_schema=False)
+    frame = pl.read_parquet(folder / f"{name}.parquet")
+    return frame.select(pl.all().cast(pl.String))
+
+
+def test_chunks_are_announced_and_written_in_order(tmp_path: Path) -> None:
+    steps = _make(tmp_path)
+    assert steps == [
+        "making leads 1–1,000 of 2,500",
+        "making leads 1,001–2,000 of 2,500",
+        "making leads 2,001–2,500 of 2,500",
+        "writing leads.csv, spend.csv, transitions.csv",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "leads.csv",
+        "spend.csv",
+        "transitions.csv",
+    ]
+    leads = _read(tmp_path, "leads")
+    # Each chunk re-imports max(1, size // 1000) of its leads: 1 + 1 + 1; the first chunk
+    # also has the one lead with an unreadable date.
+    assert leads.height == 2500 + 3 + 1
+    assert leads.filter(pl.col("created_at") == FAULT_DATE).height == 3
+    assert leads.filter(pl.col("created_at") == "31/02/2026")["lead_id"].to_list() == ["L099999"]
+    real = leads.filter(~pl.col("created_at").is_in([FAULT_DATE, "31/02/2026"]))
+    assert real["lead_id"].to_list() == [f"L{100_000 + i}" for i in range(2500)]
+    assert real["email"].to_list() == [f"user{i}@example.com" for i in range(2500)]
+    # Arrivals continue across chunks in time order.
+    assert real["created_at"].is_sorted()
+
+
+def test_transitions_belong_to_their_chunks_leads(tmp_path: Path) -> None:
+    _make(tmp_path)
+    leads, entries = _read(tmp_path, "leads"), _read(tmp_path, "transitions")
+    assert set(entries["lead_id"]) <= set(leads["lead_id"])
+    # The three MQL records dated before their lead exist once, not once per chunk.
+    created = leads.filter(pl.col("created_at") != FAULT_DATE).unique("lead_id", keep="first")
+    early = entries.join(created, on="lead_id").filter(
+        pl.col("entered_at").str.to_datetime("%Y-%m-%d %H:%M:%S")
+        < pl.col("created_at").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", strict=False)
+    )
+    assert early.height == 3
+    # Spend is made once, not once per chunk: one row per campaign and day (month, for the
+    # display network's monthly invoices).
+    spend = _read(tmp_path, "spend")
+    assert not spend.select(pl.struct("date", "campaign").is_duplicated().any()).item()
+
+
+def test_parquet_holds_the_same_rows_as_csv(tmp_path: Path) -> None:
+    _make(tmp_path / "csv")
+    steps = _make(tmp_path / "parquet", fmt="parquet")
+    assert steps[-1] == "writing leads.parquet, spend.parquet, transitions.parquet"
+    for name in ("leads", "spend", "transitions"):
+        assert _read(tmp_path / "parquet", name).equals(_read(tmp_path / "csv", name)), name
+    assert sorted(p.name for p in (tmp_path / "parquet").iterdir()) == [
+        "leads.parquet",
+        "spend.parquet",
+        "transitions.parquet",
+    ]
+
+
+def test_a_chunked_sample_reports_like_a_whole_one(tmp_path: Path) -> None:
+    _make(tmp_path / "data", leads=3000, chunk=1000)
+    config = tmp_path / "funnel.yaml"
+    config.write_text(starter_text("data"))
+    report = run_report(config, Query()).as_dict()
+    assert report["total"]["leads"] == 3000
+    codes = {w["code"]: w["count"] for w in report["warnings"]}
+    assert codes["leads.duplicate_id"] == 3
+    assert codes["leads.bad_created_at"] == 1
+    assert codes["transitions.before_created"] == 3
+    channels = {r["group"]["channel"] for r in report["rows"]}
+    assert channels >= {"organic", "paid_search", "paid_social", "email", "referral"}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_interrupted_sample_leaves_nothing_behind(tmp_path: Path, fmt: str) -> None:
+    (tmp_path / f"leads.{fmt}").write_text("the previous sample")
+
+    def interrupt(text: str) -> None:
+        if text.startswith("making leads 1,001"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_sample(SampleSpec(leads=2500, fmt=fmt), tmp_path, interrupt, chunk=1000)
+    assert [p.name for p in tmp_path.iterdir()] == [f"leads.{fmt}"]
+    assert (tmp_path / f"leads.{fmt}").read_text() == "the previous sample"
