@@ -167,7 +167,10 @@ def _days_aggs(prev: str, stage: str, reached: pl.Expr, stages: list[str]) -> li
         ("days_from_lead", pl.col(at_col(stages[0]))),
     ):
         # Quantiles of whole microseconds (cheaper to order than floats); days in _spread.
-        days = (pl.col(at_col(stage)) - start).dt.total_microseconds().filter(reached)
+        # Filtered before subtracting: only the leads that reached the stage (often a few
+        # percent) are ever held, not a duration for every lead per quantile.
+        end = pl.col(at_col(stage)).filter(reached)
+        days = (end - start.filter(reached)).dt.total_microseconds()
         aggs.append(days.quantile(0.5, interpolation="linear").alias(f"{stage}__{name}__median"))
         aggs.append(days.quantile(0.9, interpolation="linear").alias(f"{stage}__{name}__p90"))
     return aggs
