@@ -217,7 +217,11 @@ def _field(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.DataType]:
 def _score_dtype(policy: Policy) -> pl.DataType:
     values = [r.points for rules in policy.scoring.dimensions.values() for r in rules]
     values += [policy.scoring.cap] if policy.scoring.cap is not None else []
-    return pl.Int64() if all(float(v).is_integer() for v in values) else pl.Float64()
+    if not all(float(v).is_integer() for v in values):
+        return pl.Float64()
+    # A score and each dimension are held for every lead: four bytes, not eight, whenever
+    # no sum of the points can leave the 32-bit range.
+    return pl.Int32() if sum(abs(v) for v in values) < 2**31 else pl.Int64()
 
 
 def _assemble(policy: Policy, compiled: dict[Key, pl.Expr], dtype: pl.DataType) -> CompiledPolicy:

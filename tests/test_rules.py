@@ -14,7 +14,8 @@ import yaml
 
 from funnelcli.config import load_policy
 from funnelcli.parse import blank_to_null, by_distinct, normalise_channel
-from funnelcli.rules import compile_policy, referenced_fields
+from funnelcli.qualify import score_leads
+from funnelcli.rules import SCORE_COL, compile_policy, dim_col, referenced_fields
 from tests.conftest import BASE_POLICY, Project, invoke
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -128,3 +129,37 @@ def test_by_distinct_keeps_the_chunks_of_its_input() -> None:
     got = by_distinct(cells, pl.col("cell").cast(pl.String).str.to_lowercase().alias("low"))
     assert got["low"].to_list() == ["a", "b", None, "b", "a", "c"]
     assert got["low"].chunk_lengths() == [3, 2, 1]
+
+
+@pytest.mark.parametrize(
+    ("points", "dtype", "scores"),
+    [
+        ([40, -20], pl.Int32, [40, 20, 0]),  # held in four bytes a lead
+        ([2_000_000_000, 1_500_000_000], pl.Int64, [2_000_000_000, 3_500_000_000, 0]),
+        ([2.5, 1], pl.Float64, [2.5, 3.5, 0.0]),
+    ],
+)
+def test_scores_take_the_smallest_type_that_holds_every_sum(
+    tmp_path: Path, points: list[float], dtype: type[pl.DataType], scores: list[float]
+) -> None:
+    policy_file = tmp_path / "p.yaml"
+    rules = [
+        {"when": {"field": "size", "gte": 50}, "points": points[0]},
+        {"when": {"field": "bounced", "eq": False}, "points": points[1]},
+    ]
+    policy_file.write_text(
+        yaml.safe_dump(
+            {
+                "version": 1,
+                "inputs": {"leads": {"path": "l.csv"}},
+                "scoring": {"fit": rules},
+                "stages": [{"id": "lead"}, {"id": "mql", "evidence": "policy"}],
+            }
+        )
+    )
+    policy = load_policy(policy_file)
+    frame = _frame([{"size": 60, "bounced": True}, {"size": 60, "bounced": False}, {"size": 1}])
+    scored = score_leads(frame.lazy(), compile_policy(policy, frame.schema)).collect()
+    for column in (dim_col("fit"), SCORE_COL):
+        assert scored[column].dtype == dtype()
+        assert scored[column].to_list() == scores
