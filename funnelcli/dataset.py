@@ -11,7 +11,6 @@ from funnelcli.config import Policy
 from funnelcli.findings import MAX_EXAMPLES, Finding
 from funnelcli.leads import load_leads
 from funnelcli.load import flagged, keep_findings
-from funnelcli.readers import ROW
 from funnelcli.spend import load_spend
 from funnelcli.transitions import load_transitions
 
@@ -45,10 +44,9 @@ def load_dataset(policy: Policy, extras: set[str], step: Step = quiet) -> Datase
     spend = load_spend(policy)
     step(f"reading stage transitions of {leads.frame.height:,} leads")
     trans = load_transitions(policy, leads.frame)
-    # Each entry gets its lead's row number (LEAD_KEY): later joins and group-bys then work
-    # on integers instead of id strings.
-    keys = leads.frame.select("lead_id", "created_at", pl.col(ROW).alias(LEAD_KEY))
-    joined = _with_leads(trans.frame, keys)
+    # Each entry gets its lead's position in the leads frame (LEAD_KEY): later steps then
+    # group by integers instead of id strings, and place per-lead results by position.
+    joined = _with_leads(trans.frame, leads.frame.select("lead_id", "created_at"))
     read = trans.rows_read
     unknown = pl.col("created_at").is_null()
     early = pl.col("entered_at") < pl.col("created_at")
@@ -79,28 +77,25 @@ def load_dataset(policy: Policy, extras: set[str], step: Step = quiet) -> Datase
 
 
 def _with_leads(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
-    """``entries`` left-joined to their lead's ``created_at`` and row number by ``lead_id``.
+    """``entries`` left-joined by ``lead_id`` to the other ``keys`` columns and to their
+    lead's position in ``keys`` (LEAD_KEY).
 
     Joining on 64-bit hashes of the ids is about twice as fast as on the strings. It is
     exact: it is used only when no two leads share a hash, and each match is checked
     against the lead's real id (a transition whose unknown id collides stays unmatched)."""
     hashed = pl.col("lead_id").hash()
-    index = "__key_index"
-    table = keys.select(
-        hashed.alias("__hash"),
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias(index),
-        pl.exclude("lead_id"),
-    )
+    position = pl.int_range(pl.len(), dtype=pl.UInt32).alias(LEAD_KEY)
+    table = keys.select(hashed.alias("__hash"), position, pl.exclude("lead_id"))
     if table.height == 0 or table["__hash"].n_unique() != table.height:
-        return entries.join(keys, on="lead_id", how="left")
+        return entries.join(keys.with_columns(position), on="lead_id", how="left")
     joined = entries.with_columns(hashed.alias("__hash")).join(table, on="__hash", how="left")
-    found = joined[index]
+    found = joined[LEAD_KEY]
     real = keys["lead_id"].gather(found.fill_null(0))
     collided = found.is_not_null() & (real != joined["lead_id"])
     if collided.any():
-        cols = [c for c in keys.columns if c != "lead_id"]
+        cols = [c for c in table.columns if c != "__hash"]
         joined = joined.with_columns(pl.when(~collided).then(pl.col(c)).alias(c) for c in cols)
-    return joined.drop("__hash", index)
+    return joined.drop("__hash")
 
 
 _FMT = "%Y-%m-%dT%H:%M:%S%:z"

@@ -194,15 +194,18 @@ def by_distinct(cells: pl.Series, *exprs: pl.Expr) -> pl.DataFrame:
     index = codes.replace_strict(distinct.to_physical(), positions, return_dtype=pl.UInt32)
     if distinct.null_count():  # a null code is not looked up: send it to the null's row
         index = index.fill_null(distinct.is_null().arg_max())
-    spread = table[index]
-    # Cut like ``cells``: a frame whose columns are chunked differently is copied whole to
-    # align them by the next operation that works across its columns.
-    lengths = cells.chunk_lengths()
+    return cut_like(table[index], cells.chunk_lengths())
+
+
+def cut_like(frame: pl.DataFrame, lengths: list[int]) -> pl.DataFrame:
+    """``frame`` in chunks of ``lengths`` (those of the columns it will stand beside): a
+    frame whose columns are chunked differently is copied whole to align them by the next
+    operation that works across its columns."""
     if len(lengths) < 2:
-        return spread
+        return frame
     starts = itertools.accumulate(lengths[:-1], initial=0)
     return pl.concat(
-        [spread.slice(s, n) for s, n in zip(starts, lengths, strict=True)], rechunk=False
+        [frame.slice(s, n) for s, n in zip(starts, lengths, strict=True)], rechunk=False
     )
 
 

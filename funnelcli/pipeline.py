@@ -68,11 +68,10 @@ def prepare(
     data = load_dataset(policy, referenced_fields(policy) | set(extra), step)
     compiled = compile_policy(policy, data.leads.schema)
     step(f"qualifying {data.leads.height:,} leads")
-    leads, transitions = data.leads.lazy(), data.transitions.lazy()
     # Carry only what reports, checks and `score` read, not every column the rules used.
     base = [FILE, ROW, "lead_id", "created_at", "channel", "campaign", *extra]
     keep = list(dict.fromkeys(c for c in base if c in data.leads.columns))
-    qualified = qualify(leads, transitions, policy, compiled, keep).collect()
+    qualified = qualify(data.leads, data.transitions, policy, compiled, keep)
     if not rules:
         data = replace(data, leads=qualified.select(keep))
     return Prepared(policy, data, compiled, qualified)

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnelcli.dataset import _with_leads
+from funnelcli.dataset import LEAD_KEY, _with_leads
 from funnelcli.load import repeated_rows
 from funnelcli.metrics import Query
 from funnelcli.pipeline import run_report
+from funnelcli.qualify import first_entries
 from tests import oracle
 from tests.conftest import BASE_POLICY
 
@@ -190,19 +191,17 @@ def test_hash_join_of_entries_to_leads_equals_the_string_join(
     lead_ids: list[str], entry_ids: list[str]
 ) -> None:
     keys = pl.DataFrame(
-        {
-            "lead_id": lead_ids,
-            "created_at": range(len(lead_ids)),
-            "__lead_row": range(len(lead_ids)),
-        },
-        schema={"lead_id": pl.String, "created_at": pl.Int64, "__lead_row": pl.UInt32},
+        {"lead_id": lead_ids, "created_at": range(len(lead_ids))},
+        schema={"lead_id": pl.String, "created_at": pl.Int64},
     )
     entries = pl.DataFrame(
         {"lead_id": entry_ids, "n": range(len(entry_ids))},
         schema={"lead_id": pl.String, "n": pl.Int64},
     )
     got = _with_leads(entries, keys).sort("n")
-    want = entries.join(keys, on="lead_id", how="left").sort("n")
+    # Each matched entry carries its lead's position among the keys.
+    position = pl.int_range(pl.len(), dtype=pl.UInt32).alias(LEAD_KEY)
+    want = entries.join(keys.with_columns(position), on="lead_id", how="left").sort("n")
     assert got.to_dicts() == want.to_dicts()
 
 
@@ -214,3 +213,33 @@ def test_repeated_rows_are_exactly_the_rows_whose_key_repeats(keys: list[str | N
     )
     got = sorted(repeated_rows(frame, pl.col("key"))["n"].to_list())
     assert got == [i for i, k in enumerate(keys) if keys.count(k) > 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    leads=st.integers(0, 12),
+    entries=st.lists(
+        st.tuples(st.integers(0, 11), st.sampled_from(["mql", "sql"]), st.integers(0, 99)),
+        max_size=40,
+    ),
+)
+def test_first_entries_are_each_leads_earliest_in_the_leads_order(
+    leads: int, entries: list[tuple[int, str, int]]
+) -> None:
+    entries = [e for e in entries if e[0] < leads]
+    transitions = pl.DataFrame(
+        {
+            LEAD_KEY: [e[0] for e in entries],
+            "stage": [e[1] for e in entries],
+            "entered_at": [e[2] for e in entries],
+        },
+        schema={LEAD_KEY: pl.UInt32, "stage": pl.String, "entered_at": pl.Int64},
+    )
+    got = first_entries(transitions, ["mql", "sql"], leads)
+    assert got.height == leads
+    for stage in ("mql", "sql"):
+        want = [
+            min((at for key, s, at in entries if key == i and s == stage), default=None)
+            for i in range(leads)
+        ]
+        assert got[f"__first_{stage}"].to_list() == want
