@@ -128,12 +128,14 @@ class _Staged:
         self.chunks[name] += 1
 
     def commit(self, paths: list[Path]) -> None:
-        for name, path in zip(TABLES, paths, strict=True):
-            done = self.work / path.name
-            if self.fmt == "parquet":
+        """Finish every table, then move them all: the slow part is over before the first
+        file is replaced, so the folder is not left with a mix of old and new tables."""
+        if self.fmt == "parquet":
+            for name, path in zip(TABLES, paths, strict=True):
                 parts = [self._part(name, i) for i in range(self.chunks[name])]
-                pl.scan_parquet(parts).sink_parquet(done)
-            done.replace(path)
+                pl.scan_parquet(parts).sink_parquet(self.work / path.name)
+        for path in paths:
+            (self.work / path.name).replace(path)
 
     def _part(self, name: str, index: int) -> Path:
         return self.work / f"{name}-{index:05d}.parquet"
