@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from funnelcli.dataset import Step, quiet
 from funnelcli.errors import UsageError
 
 START = dt.datetime(2026, 5, 1)
@@ -77,9 +77,7 @@ CHUNK = 1_000_000  # leads made at a time: memory stays near 1 GB whatever --lea
 TABLES = ("leads", "spend", "transitions")
 
 
-def write_sample(
-    spec: SampleSpec, out: Path, step: Callable[[str], None] = lambda _: None, chunk: int = CHUNK
-) -> list[Path]:
+def write_sample(spec: SampleSpec, out: Path, step: Step = quiet, chunk: int = CHUNK) -> list[Path]:
     """Write leads, spend and transitions files into ``out`` (created if missing), ``chunk``
     leads at a time; ``step`` is told which leads are being made."""
     if out.exists() and not out.is_dir():
