@@ -78,24 +78,41 @@ def load_dataset(policy: Policy, extras: set[str], step: Step = quiet) -> Datase
 
 def _with_leads(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     """``entries`` left-joined by ``lead_id`` to the other ``keys`` columns and to their
-    lead's position in ``keys`` (LEAD_KEY).
+    lead's position in ``keys`` (LEAD_KEY), in no particular order.
 
-    Joining on 64-bit hashes of the ids is about twice as fast as on the strings. It is
-    exact: it is used only when no two leads share a hash, and each match is checked
-    against the lead's real id (a transition whose unknown id collides stays unmatched)."""
-    hashed = pl.col("lead_id").hash()
+    Joined on 64-bit hashes of the ids, by the streaming engine: four times as fast as the
+    in-memory join on the strings. It stays exact: two leads sharing a hash that an entry
+    has would give that entry two rows, and then the strings are joined instead; each
+    match is checked against the lead's real id (an unknown id that collides stays
+    unmatched)."""
     position = pl.int_range(pl.len(), dtype=pl.UInt32).alias(LEAD_KEY)
-    table = keys.select(hashed.alias("__hash"), position, pl.exclude("lead_id"))
-    if table.height == 0 or table["__hash"].n_unique() != table.height:
+    if keys.height == 0:
         return entries.join(keys.with_columns(position), on="lead_id", how="left")
-    joined = entries.with_columns(hashed.alias("__hash")).join(table, on="__hash", how="left")
+    table = keys.lazy().select(id_hash(pl.col("lead_id")), position, pl.exclude("lead_id"))
+    joined = (
+        entries.lazy()
+        .with_columns(id_hash(pl.col("lead_id")))
+        .join(table, on=HASH, how="left")
+        .drop(HASH)
+        .collect()
+    )
+    if joined.height != entries.height:
+        return entries.join(keys.with_columns(position), on="lead_id", how="left")
     found = joined[LEAD_KEY]
     real = keys["lead_id"].gather(found.fill_null(0))
     collided = found.is_not_null() & (real != joined["lead_id"])
     if collided.any():
-        cols = [c for c in table.columns if c != "__hash"]
+        cols = [c for c in keys.columns if c != "lead_id"] + [LEAD_KEY]
         joined = joined.with_columns(pl.when(~collided).then(pl.col(c)).alias(c) for c in cols)
-    return joined.drop("__hash")
+    return joined
+
+
+HASH = "__hash"
+
+
+def id_hash(ids: pl.Expr) -> pl.Expr:
+    """A 64-bit hash of each id (a function so tests can put a colliding one in its place)."""
+    return ids.hash().alias(HASH)
 
 
 _FMT = "%Y-%m-%dT%H:%M:%S%:z"

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from funnelcli import dataset
 from funnelcli.dataset import LEAD_KEY, _with_leads
 from funnelcli.load import repeated_rows
 from funnelcli.metrics import Query
@@ -182,13 +185,19 @@ def _without_examples(report: dict[str, Any]) -> dict[str, Any]:
     return {**report, "warnings": sorted((w["code"], w["count"]) for w in report["warnings"])}
 
 
+def _length_hash(ids: pl.Expr) -> pl.Expr:
+    """A hash that collides all the time: ids of the same length share it."""
+    return ids.str.len_bytes().cast(pl.UInt64).alias(dataset.HASH)
+
+
+@pytest.mark.parametrize("hash_ids", [dataset.id_hash, _length_hash], ids=["real", "colliding"])
 @settings(max_examples=100, deadline=None)
 @given(
     lead_ids=st.lists(st.text(max_size=4), unique=True, max_size=30),
     entry_ids=st.lists(st.text(max_size=4), max_size=40),
 )
 def test_hash_join_of_entries_to_leads_equals_the_string_join(
-    lead_ids: list[str], entry_ids: list[str]
+    hash_ids: Callable[[pl.Expr], pl.Expr], lead_ids: list[str], entry_ids: list[str]
 ) -> None:
     keys = pl.DataFrame(
         {"lead_id": lead_ids, "created_at": range(len(lead_ids))},
@@ -198,7 +207,10 @@ def test_hash_join_of_entries_to_leads_equals_the_string_join(
         {"lead_id": entry_ids, "n": range(len(entry_ids))},
         schema={"lead_id": pl.String, "n": pl.Int64},
     )
-    got = _with_leads(entries, keys).sort("n")
+    # With colliding hashes, both fall-backs run: leads sharing a matched hash (the strings
+    # are joined) and an unknown id that shares a lead's hash (left unmatched).
+    with mock.patch.object(dataset, "id_hash", hash_ids):
+        got = _with_leads(entries, keys).sort("n")
     # Each matched entry carries its lead's position among the keys.
     position = pl.int_range(pl.len(), dtype=pl.UInt32).alias(LEAD_KEY)
     want = entries.join(keys.with_columns(position), on="lead_id", how="left").sort("n")
