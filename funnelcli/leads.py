@@ -26,6 +26,7 @@ CANONICAL = ("lead_id", "created_at", "channel", "campaign", "email")
 RAW_CREATED = "__raw_created_at"
 NO_CHANNEL = "__no_channel"
 RAW_CHANNEL = "__raw_channel"
+RAW_CAMPAIGN = "__raw_campaign"
 
 
 def date_col(stage_id: str) -> str:
@@ -60,7 +61,7 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
         frame.select(_columns(policy, schema, extras)), stamps, policy.timezone, formats
     )
     raw = collect(query.with_columns(file_label(source.name)), source)
-    raw = _with_channel(raw, policy.channels.aliases)
+    raw = _normalised(raw, policy.channels.aliases)
     raw = _type_extras(raw, schema, extras, spec.types, policy.timezone)
     loaded = _clean(raw)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
@@ -82,12 +83,12 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Exp
         col(ROW),
         col(MAYBE_SHORT),
         parse.blank_to_null(col("lead_id")).alias("lead_id"),
-        # Normalised after collecting, once per distinct value (see _with_channel).
+        # Normalised after collecting, once per distinct value (see _normalised).
         col("channel").cast(pl.String).cast(pl.Categorical).alias(RAW_CHANNEL),
         col("created_at").alias(RAW_CREATED),
     ]
     if "campaign" in schema:
-        exprs.append(parse.normalise_campaign(col("campaign")).alias("campaign"))
+        exprs.append(col("campaign").cast(pl.String).cast(pl.Categorical).alias(RAW_CAMPAIGN))
     if "email" in schema:
         exprs.append(parse.blank_to_null(col("email")).str.to_lowercase().alias("email"))
     for stage in policy.stages:
@@ -97,15 +98,23 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Exp
     return exprs
 
 
-def _with_channel(raw: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:
-    """``channel`` normalised and ``NO_CHANNEL`` (the cell was missing or blank)."""
+def _normalised(raw: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:
+    """``channel`` and ``campaign`` normalised, once per distinct cell, and ``NO_CHANNEL``
+    (the channel cell was missing or blank)."""
     cell = pl.col("cell")
-    table = parse.by_distinct(
-        raw[RAW_CHANNEL],
-        parse.normalise_channel(cell, aliases).alias("channel"),
-        parse.blank_to_null(cell).is_null().alias(NO_CHANNEL),
+    parts = [
+        parse.by_distinct(
+            raw[RAW_CHANNEL],
+            parse.normalise_channel(cell, aliases).alias("channel"),
+            parse.blank_to_null(cell).is_null().alias(NO_CHANNEL),
+        )
+    ]
+    if RAW_CAMPAIGN in raw.columns:
+        campaign = parse.normalise_campaign(cell).alias("campaign")
+        parts.append(parse.by_distinct(raw[RAW_CAMPAIGN], campaign))
+    return raw.drop(RAW_CHANNEL, RAW_CAMPAIGN, strict=False).hstack(
+        [c for part in parts for c in part.get_columns()]
     )
-    return raw.drop(RAW_CHANNEL).hstack(table)
 
 
 def _type_extras(

@@ -59,7 +59,7 @@ def _columns(policy: Policy, schema: pl.Schema) -> list[pl.Expr]:
         col(ROW),
         col(MAYBE_SHORT),
         parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
-        (campaign if campaign is not None else pl.lit(None, pl.String)).alias("campaign"),
+        (campaign if campaign is not None else pl.lit(None, pl.Categorical)).alias("campaign"),
         parse.amount_micros(col("amount"), schema["amount"]).alias("micros"),
         (currency if currency is not None else pl.lit(None, pl.String)).alias(CURRENCY),
         col("date").alias(RAW_DATE),

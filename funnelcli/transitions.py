@@ -73,7 +73,9 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
     query = parse.with_timestamps(query, stamps, policy.timezone, date_formats(spec, "transitions"))
     raw = collect(query, source)
     spelling = parse.blank_to_null(pl.col("cell")).str.to_lowercase()
-    stage = spelling.replace_strict(stage_lookup(policy), default=None).alias("stage")
+    # A categorical: four bytes a row to spread to every entry, where text is copied per row.
+    looked_up = spelling.replace_strict(stage_lookup(policy), default=None)
+    stage = looked_up.cast(pl.Categorical).alias("stage")
     return _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,38 @@ def test_rules_read_the_normalised_channel_as_text(project: Project) -> None:
         "L3": ("unknown", "1"),
         "L4": ("paid_search", "30"),
     }
+
+
+def test_campaigns_are_read_as_text_and_matched_to_spend(project: Project) -> None:
+    # Campaigns, like channels, are normalised once per distinct cell into a categorical:
+    # rules still see text, and the report still matches them to the spend's campaigns.
+    policy = BASE_POLICY.format(timezone="UTC").replace(
+        "stages:",
+        "scoring:\n  fit:\n"
+        '    - {when: {field: campaign, matches: "^spring"}, points: 30}\n'
+        "    - {when: {field: campaign, eq: brand}, points: 5}\n"
+        "stages:",
+    )
+    project.policy(policy)
+    project.write(
+        "leads.csv",
+        "lead_id,created_at,channel,campaign\n"
+        "L1,2026-01-01,web, Spring_Sale \nL2,2026-01-01,web,BRAND\nL3,2026-01-01,web,  \n"
+        "L4,2026-01-02,web,spring_sale\n",
+    )
+    project.write(
+        "spend.csv",
+        "date,channel,campaign,amount\n2026-01-01,web,SPRING_SALE,30\n2026-01-01,web,brand,10\n",
+    )
+    run = invoke("score", "--config", project.config)
+    assert run.exit_code == 0, run.stderr
+    scores = {r["lead_id"]: r["score"] for r in csv.DictReader(io.StringIO(run.stdout))}
+    assert scores == {"L1": "30", "L2": "5", "L3": "0", "L4": "30"}
+    run = invoke("report", "--config", project.config, "--by", "campaign", "-f", "json", "-q")
+    rows = {
+        r["group"]["campaign"]: (r["leads"], r["spend"]) for r in json.loads(run.stdout)["rows"]
+    }
+    assert rows == {"brand": (1, 10.0), "spring_sale": (2, 30.0), None: (1, None)}
 
 
 def test_by_distinct_spreads_each_values_result_to_its_rows() -> None:
