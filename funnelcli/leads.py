@@ -120,12 +120,27 @@ def _normalised(raw: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFram
 def _type_extras(
     frame: pl.DataFrame, schema: pl.Schema, extras: set[str], forced: dict[str, str], tz: str
 ) -> pl.DataFrame:
-    """Give each extra column the type its whole column supports (or the forced one)."""
+    """Give each extra column the type its whole column supports (or the forced one).
+
+    Text that repeats a few values (lead type, job title, industry) becomes a categorical
+    trimmed once per distinct value; conditions on it are then decided per value too."""
     wanted = sorted(n for n in extras if n in frame.columns and n not in CANONICAL)
     text = [n for n in wanted if n not in forced and schema[n] == pl.String]
     kinds = {**parse.infer_types(frame, text), **{n: forced[n] for n in wanted if n in forced}}
-    casts = {name: parse.as_type(pl.col(name), kind, tz) for name, kind in kinds.items()}
-    return frame.with_columns(**casts) if casts else frame
+    few = [n for n, kind in kinds.items() if kind == "str" and parse.few_valued(frame[n])]
+    casts = {
+        name: parse.as_type(pl.col(name), kind, tz)
+        for name, kind in kinds.items()
+        if name not in few
+    }
+    frame = frame.with_columns(**casts) if casts else frame
+    trimmed = parse.blank_to_null(pl.col("cell")).cast(pl.Categorical)
+    for name in few:
+        # Cast in the frame: Series.cast joins the chunks, and a column chunked unlike
+        # the others makes the next operation copy the whole frame to align them.
+        cells = frame.select(pl.col(name).cast(pl.String).cast(pl.Categorical)).to_series()
+        frame = frame.with_columns(parse.by_distinct(cells, trimmed.alias(name)))
+    return frame
 
 
 def _clean(raw: pl.DataFrame) -> Loaded:

@@ -225,6 +225,17 @@ def infer_types(frame: pl.DataFrame, names: list[str]) -> dict[str, str]:
     return {name: _infer(frame[name].drop_nulls()) for name in names}
 
 
+FEW_HEAD = 10_000
+
+
+def few_valued(cells: pl.Series) -> bool:
+    """Whether a text column repeats its values: at most one in ten of its first values
+    distinct. Such a column is cheaper as a categorical; one of mostly distinct values
+    (names, notes) would only fill the category table, so it stays text."""
+    head = cells.head(FEW_HEAD).drop_nulls()
+    return head.len() > 0 and head.n_unique() * 10 <= head.len()
+
+
 INFER_HEAD = 1000
 
 

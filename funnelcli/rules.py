@@ -208,9 +208,7 @@ def _shown(value: Any) -> str:
 
 
 def _field(name: str, dtype: pl.DataType) -> tuple[pl.Expr, pl.DataType]:
-    """A lead column as conditions see it: categoricals (``channel``) are text."""
-    if isinstance(dtype, pl.Categorical):
-        return pl.col(name).cast(pl.String), pl.String()
+    """A lead column as conditions see it (categoricals are text: see ``_operator``)."""
     return pl.col(name), dtype
 
 
@@ -295,6 +293,14 @@ def _leaf(cond: dict[str, Any], loc: Key, fields: Fields) -> pl.Expr:
 
 
 def _operator(op: str, value: Any, col: pl.Expr, dtype: pl.DataType, loc: Key) -> pl.Expr:
+    if isinstance(dtype, pl.Categorical) and op not in ("is_null", "not_null"):
+        # A categorical (channel, campaign, few-valued text) is text to conditions. The
+        # condition is decided once per distinct value and rows are looked up by code: a
+        # regex over a handful of values instead of millions of rows. A null row is in no
+        # set, so it fails every text operator, as with text.
+        distinct = col.unique()
+        holds = _operator(op, value, distinct.cast(pl.String), pl.String(), loc)
+        return col.is_in(distinct.filter(holds).implode()).fill_null(False)
     if op in ("is_null", "not_null"):
         if value is not True:
             raise _Problem(loc, f"'{op}' takes the value true, got {value!r}.")

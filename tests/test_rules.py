@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from funnelcli.config import load_policy
-from funnelcli.parse import blank_to_null, by_distinct, normalise_channel
+from funnelcli.parse import blank_to_null, by_distinct, few_valued, normalise_channel
 from funnelcli.qualify import score_leads
 from funnelcli.rules import SCORE_COL, compile_policy, dim_col, referenced_fields
 from tests.conftest import BASE_POLICY, Project, invoke
@@ -63,13 +63,17 @@ def _evaluate(tmp_path: Path, condition: Any, frame: pl.DataFrame) -> list[bool]
     return frame.select(compiled.requires["mql"].alias("ok"))["ok"].to_list()
 
 
+@pytest.mark.parametrize("text", [pl.String, pl.Categorical])
 @pytest.mark.parametrize("case", _cases())
-def test_rule_case(tmp_path: Path, case: dict[str, Any]) -> None:
+def test_rule_case(tmp_path: Path, case: dict[str, Any], text: type[pl.DataType]) -> None:
+    # Few-valued text columns are loaded as categoricals, whose conditions are decided per
+    # distinct value: every case must come out as it does on plain text.
     rows = [
         {k: (v if not isinstance(v, dt.datetime) else v.date()) for k, v in r.items()}
         for r in case["rows"]
     ]
-    assert _evaluate(tmp_path, case["condition"], _frame(rows)) == case["expected"]
+    frame = _frame(rows).with_columns(pl.col(pl.String).cast(text))
+    assert _evaluate(tmp_path, case["condition"], frame) == case["expected"]
 
 
 def test_rules_read_the_normalised_channel_as_text(project: Project) -> None:
@@ -132,6 +136,46 @@ def test_campaigns_are_read_as_text_and_matched_to_spend(project: Project) -> No
         r["group"]["campaign"]: (r["leads"], r["spend"]) for r in json.loads(run.stdout)["rows"]
     }
     assert rows == {"brand": (1, 10.0), "spring_sale": (2, 30.0), None: (1, None)}
+
+
+def test_few_valued_text_is_a_categorical_trimmed_per_value(project: Project) -> None:
+    # 50 leads, three distinct lead types (and blanks): a few-valued column, loaded as a
+    # categorical (trimmed once per distinct cell, blanks empty) and scored as text.
+    types = [" Demo ", "ebook", "", "demo", "ebook"] * 10
+    rows = "".join(f"L{i},2026-01-01,web,{t}\n" for i, t in enumerate(types))
+    project.write("leads.csv", "lead_id,created_at,channel,lead_type\n" + rows)
+    policy = BASE_POLICY.format(timezone="UTC").replace(
+        "stages:",
+        "scoring:\n  fit:\n"
+        "    - {when: {field: lead_type, in: [demo, Demo]}, points: 10}\n"
+        '    - {when: {field: lead_type, matches: "^e"}, points: 1}\n'
+        "    - {when: {field: lead_type, is_null: true}, points: 100}\n"
+        "stages:",
+    )
+    project.policy(policy)
+    run = invoke("score", "--config", project.config)
+    assert run.exit_code == 0, run.stderr
+    got = [r["score"] for r in csv.DictReader(io.StringIO(run.stdout))]
+    assert got == ["10", "1", "100", "10", "1"] * 10
+    run = invoke("report", "--config", project.config, "--by", "lead_type", "-f", "json", "-q")
+    leads = {r["group"]["lead_type"]: r["leads"] for r in json.loads(run.stdout)["rows"]}
+    assert leads == {"Demo": 10, "demo": 10, "ebook": 20, None: 10}
+
+
+@pytest.mark.parametrize(
+    ("values", "few"),
+    [
+        (["a", "b"] * 10, True),  # 2 distinct of 20
+        (["a", None] * 10, True),  # nulls do not count
+        ([str(i % 11) for i in range(100)], False),  # 11 of 100: more than one in ten
+        ([str(i) for i in range(100)], False),
+        ([None, None], False),
+    ],
+)
+def test_few_valued_means_at_most_one_distinct_value_in_ten(
+    values: list[str | None], few: bool
+) -> None:
+    assert few_valued(pl.Series(values, dtype=pl.String)) is few
 
 
 def test_by_distinct_spreads_each_values_result_to_its_rows() -> None:
