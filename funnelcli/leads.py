@@ -57,12 +57,21 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
         if stage.date_column:
             stamps[date_col(stage.id)] = (raw_date_col(stage.id), schema[stage.date_column])
     formats = date_formats(spec, "leads")
+    few = _few_valued_text(frame, schema, extras)
     query = parse.with_timestamps(
-        frame.select(_columns(policy, schema, extras)), stamps, policy.timezone, formats
+        frame.select(_columns(policy, schema, extras, few)), stamps, policy.timezone, formats
     )
-    raw = collect(query.with_columns(file_label(source.name)), source)
+    # The raw time cell is kept only for the rows whose examples show it (no id, or a time
+    # that did not parse), as a categorical: four bytes a row where the text took 36. The
+    # others get an empty cell, not null: a part of the file with no such row would
+    # otherwise come out as one null constant, and the whole frame be copied into one chunk.
+    unusable = pl.col("lead_id").is_null() | pl.col("created_at").is_null()
+    cell = pl.col(RAW_CREATED).cast(pl.String)
+    shown = pl.when(unusable).then(cell).otherwise(cell.str.head(0)).cast(pl.Categorical)
+    query = query.with_columns(shown.alias(RAW_CREATED), file_label(source.name))
+    raw = collect(query, source)
     raw = _normalised(raw, policy.channels.aliases)
-    raw = _type_extras(raw, schema, extras, spec.types, policy.timezone)
+    raw = _type_extras(raw, schema, (extras, few), spec.types, policy.timezone)
     loaded = _clean(raw)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
     if "email" not in extras and "email" in loaded.frame.columns:
@@ -76,7 +85,25 @@ def raw_date_col(stage_id: str) -> str:
     return f"__raw_date_{stage_id}"
 
 
-def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Expr]:
+def _extra_names(schema: pl.Schema, extras: set[str]) -> list[str]:
+    return sorted(n for n in extras if n in schema and n not in CANONICAL)
+
+
+def _few_valued_text(frame: pl.LazyFrame, schema: pl.Schema, extras: set[str]) -> set[str]:
+    """The extra text columns whose first rows repeat a few values (lead type, job title,
+    yes/no, small counts in a CSV): read as categoricals, four bytes a row instead of the
+    text, and typed once per distinct value (``_type_extras``)."""
+    text = [n for n in _extra_names(schema, extras) if schema[n] == pl.String]
+    if not text:
+        return set()
+    try:
+        head = frame.select(text).head(parse.FEW_HEAD).collect()
+    except pl.exceptions.PolarsError:
+        return set()  # the full read names the problem
+    return {n for n in text if parse.few_valued(head[n])}
+
+
+def _columns(policy: Policy, schema: pl.Schema, extras: set[str], few: set[str]) -> list[pl.Expr]:
     """Canonical columns normalised; raw time cells kept for parsing and for examples."""
     col = pl.col
     exprs = [
@@ -94,7 +121,10 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str]) -> list[pl.Exp
     for stage in policy.stages:
         if stage.date_column:
             exprs.append(col(stage.date_column).alias(raw_date_col(stage.id)))
-    exprs += [col(name) for name in sorted(extras) if name in schema and name not in CANONICAL]
+    exprs += [
+        col(name).cast(pl.Categorical) if name in few else col(name)
+        for name in _extra_names(schema, extras)
+    ]
     return exprs
 
 
@@ -118,28 +148,36 @@ def _normalised(raw: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFram
 
 
 def _type_extras(
-    frame: pl.DataFrame, schema: pl.Schema, extras: set[str], forced: dict[str, str], tz: str
+    frame: pl.DataFrame,
+    schema: pl.Schema,
+    extras: tuple[set[str], set[str]],
+    forced: dict[str, str],
+    tz: str,
 ) -> pl.DataFrame:
     """Give each extra column the type its whole column supports (or the forced one).
 
-    Text that repeats a few values (lead type, job title, industry) becomes a categorical
-    trimmed once per distinct value; conditions on it are then decided per value too."""
-    wanted = sorted(n for n in extras if n in frame.columns and n not in CANONICAL)
+    ``extras`` is (the names, those read as categoricals): for those, the type is judged
+    from the distinct values and each is converted once; text stays a categorical, which
+    conditions also decide per value."""
+    names, few = extras
+    wanted = [n for n in _extra_names(schema, names) if n in frame.columns]
     text = [n for n in wanted if n not in forced and schema[n] == pl.String]
     kinds = {**parse.infer_types(frame, text), **{n: forced[n] for n in wanted if n in forced}}
-    few = [n for n, kind in kinds.items() if kind == "str" and parse.few_valued(frame[n])]
     casts = {
         name: parse.as_type(pl.col(name), kind, tz)
         for name, kind in kinds.items()
         if name not in few
     }
     frame = frame.with_columns(**casts) if casts else frame
-    trimmed = parse.blank_to_null(pl.col("cell")).cast(pl.Categorical)
-    for name in few:
-        # Cast in the frame: Series.cast joins the chunks, and a column chunked unlike
-        # the others makes the next operation copy the whole frame to align them.
-        cells = frame.select(pl.col(name).cast(pl.String).cast(pl.Categorical)).to_series()
-        frame = frame.with_columns(parse.by_distinct(cells, trimmed.alias(name)))
+    cell = pl.col("cell").cast(pl.String)
+    for name in sorted(few & set(kinds)):
+        kind = kinds[name]
+        typed = (
+            parse.blank_to_null(cell).cast(pl.Categorical)
+            if kind == "str"
+            else parse.as_type(cell, kind, tz)
+        )
+        frame = frame.with_columns(parse.by_distinct(frame[name], typed.alias(name)))
     return frame
 
 

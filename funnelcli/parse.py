@@ -222,7 +222,13 @@ def normalise_campaign(col: pl.Expr) -> pl.Expr:
 
 def infer_types(frame: pl.DataFrame, names: list[str]) -> dict[str, str]:
     """The type each text column supports over every value: int, float, bool or str."""
-    return {name: _infer(frame[name].drop_nulls()) for name in names}
+    return {name: _infer(_values(frame[name]).drop_nulls()) for name in names}
+
+
+def _values(cells: pl.Series) -> pl.Series:
+    """The cells to judge a type from: a categorical's distinct values suffice, since each
+    test asks whether every value fits."""
+    return cells.unique().cast(pl.String) if cells.dtype == pl.Categorical else cells
 
 
 FEW_HEAD = 10_000
