@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from funnelcli.cli import app
@@ -33,30 +34,48 @@ def test_type_comes_from_the_whole_column(project: Project) -> None:
     assert report_json(project)["total"]["stages"]["mql"]["count"] == 4
 
 
-def test_stray_text_makes_a_text_column_with_a_hint(project: Project) -> None:
+def test_a_few_valued_column_is_typed_from_every_row(project: Project) -> None:
+    # The first 10,000 sizes repeat one value, so the column is read as a categorical; the
+    # text after them must still make it a text column (a rule comparing it fails).
     project.policy(SCORED)
-    _leads_with_sizes(project, ["60", "N/A"])
+    _leads_with_sizes(project, ["60"] * 10_000 + ["N/A"])
+    run = invoke("report", "--config", project.config)
+    assert run.exit_code == 2
+    assert "stages[1].requires.gte" in run.stderr
+
+
+# Repeated 20 times, a column's values are few (at most one distinct in ten): it is read
+# as a categorical and typed once per distinct value. Either way the outcome is the same.
+REPEATS = pytest.mark.parametrize("repeat", [1, 20], ids=["text", "few-valued"])
+
+
+@REPEATS
+def test_stray_text_makes_a_text_column_with_a_hint(project: Project, repeat: int) -> None:
+    project.policy(SCORED)
+    _leads_with_sizes(project, ["60", "N/A"] * repeat)
     run = invoke("report", "--config", project.config)
     assert run.exit_code == 2
     assert "stages[1].requires.gte" in run.stderr
     assert "null_values" in run.stderr and "types:" in run.stderr
 
 
-def test_null_values_fix_stray_text(project: Project) -> None:
+@REPEATS
+def test_null_values_fix_stray_text(project: Project, repeat: int) -> None:
     project.policy(
         SCORED.replace("leads: {path: leads.csv}", 'leads: {path: leads.csv, null_values: ["N/A"]}')
     )
-    _leads_with_sizes(project, ["60", "N/A", "10"])
-    assert report_json(project)["total"]["stages"]["mql"]["count"] == 1
+    _leads_with_sizes(project, ["60", "N/A", "10"] * repeat)
+    assert report_json(project)["total"]["stages"]["mql"]["count"] == repeat
 
 
-def test_types_force_a_column_type(project: Project) -> None:
+@REPEATS
+def test_types_force_a_column_type(project: Project, repeat: int) -> None:
     # Forced to float: "N/A" becomes null (comparison false) instead of making it text.
     project.policy(
         SCORED.replace("leads: {path: leads.csv}", "leads: {path: leads.csv, types: {size: float}}")
     )
-    _leads_with_sizes(project, ["60", "N/A", "55.5"])
-    assert report_json(project)["total"]["stages"]["mql"]["count"] == 2
+    _leads_with_sizes(project, ["60", "N/A", "55.5"] * repeat)
+    assert report_json(project)["total"]["stages"]["mql"]["count"] == 2 * repeat
 
 
 def test_split_transition_inputs_with_fixed_stage(project: Project) -> None:
