@@ -8,7 +8,7 @@ import datetime as dt
 import polars as pl
 
 from funnelcli.config import Policy, QualitySpec
-from funnelcli.dataset import Dataset, merge_findings
+from funnelcli.dataset import LEAD_KEY, Dataset, merge_findings
 from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
 from funnelcli.load import FILE, first_rows, flagged, keep_findings, repeated_rows
 from funnelcli.parse import MICROS
@@ -95,13 +95,16 @@ def _unmatched(frame: pl.DataFrame, other: pl.DataFrame, code: str) -> Finding |
 
     ``unknown`` (no channel at all) is left out: leads.missing_channel reports it.
     """
-    named = frame.filter(pl.col("channel") != "unknown").select(FILE, ROW, "channel")
-    firsts = first_rows(named, "channel")
-    missing = firsts.filter(~pl.col("channel").is_in(other["channel"].unique().implode()))
-    if missing.height == 0:
+    channels = frame["channel"].unique()
+    named = channels.filter(channels != "unknown")
+    lonely = named.filter(~named.is_in(other["channel"].unique().implode()))
+    if lonely.len() == 0:
         return None
+    # Only the rows of the unmatched channels are searched for each one's first row.
+    rows = frame.filter(pl.col("channel").is_in(lonely.implode())).select(FILE, ROW, "channel")
+    missing = first_rows(rows, "channel")
     examples = [Example(f, r, c) for f, r, c in missing.head(5).select(FILE, ROW, "channel").rows()]
-    return Finding(code, missing.height, examples, total=firsts.height)
+    return Finding(code, missing.height, examples, total=named.len())
 
 
 def _missing_days(spend: pl.DataFrame) -> Finding | None:
@@ -125,7 +128,9 @@ def _missing_days(spend: pl.DataFrame) -> Finding | None:
 
 
 def _transition_checks(policy: Policy, data: Dataset, wide: pl.DataFrame) -> list[Finding]:
-    key = pl.struct("lead_id", "stage")
+    # The lead's position stands for its id (entries of unknown leads are gone): integers
+    # hash faster than the id text.
+    key = pl.struct(LEAD_KEY, "stage")
     repeated = repeated_rows(data.transitions, key).sort("entered_at", FILE, ROW)
     found = [
         flagged(
@@ -172,15 +177,17 @@ def _policy_checks(policy: Policy, data: Dataset, funnel: pl.LazyFrame) -> list[
         label = pl.when(hit).then(pl.lit(stage)).otherwise(label)
     reached = [pl.col(reached_col(s.id)).sum().alias(s.id) for s in policy.stages[1:]]
     funnel = funnel.with_columns(crm_columns(policy.stage_ids))
+    # Only the disagreeing leads are materialised, not a row per lead.
     frame, counts = pl.collect_all(
         [
-            funnel.select(FILE, ROW, "lead_id", disagree.alias("d"), label.alias("stage")),
-            funnel.select(reached),
+            funnel.filter(disagree).select(FILE, ROW, "lead_id", label.alias("stage")),
+            funnel.select(pl.len().alias("__leads"), *reached),
         ]
     )
     value = pl.format("{}: {}", pl.col("lead_id"), pl.col("stage"))
-    found = [flagged(frame, "policy.crm_disagreement", pl.col("d"), value)]
-    never = [s for s, n in counts.row(0, named=True).items() if not n]
+    leads = counts["__leads"][0]
+    found = [flagged(frame, "policy.crm_disagreement", pl.lit(True), value, total=leads)]
+    never = [s for s, n in counts.drop("__leads").row(0, named=True).items() if not n]
     if never and data.leads.height:
         examples = [Example(policy.source.path.name, None, s) for s in never[:5]]
         found.append(
