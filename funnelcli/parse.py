@@ -102,7 +102,8 @@ def _parse_common(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
 
     day = shaped(10, "%Y-%m-%d")
     spaced = shaped(19, "%Y-%m-%d %H:%M:%S")
-    tee = shaped(19, "%Y-%m-%dT%H:%M:%S", pl.when(spaced.is_null()).then(text))
+    # Only a cell with a "T" can have this shape; asking `spaced` instead would parse it twice.
+    tee = shaped(19, "%Y-%m-%dT%H:%M:%S", pl.when(text.str.contains("T", literal=True)).then(text))
     minutes = shaped(16, "%Y-%m-%d %H:%M")
     zulu = shaped(20, "%Y-%m-%dT%H:%M:%SZ").dt.replace_time_zone("UTC")
     return pl.coalesce(day, spaced, tee, minutes), zulu
