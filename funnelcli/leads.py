@@ -73,6 +73,10 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
     raw = _normalised(raw, policy.channels.aliases)
     raw = _type_extras(raw, schema, (extras, few), spec.types, policy.timezone)
     loaded = _clean(raw)
+    if "email" in loaded.frame.columns:
+        # Normalised here, not while reading: the streaming read took twice as long.
+        email = parse.blank_to_null(pl.col("email")).str.to_lowercase()
+        loaded.frame = loaded.frame.with_columns(email)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
     if "email" not in extras and "email" in loaded.frame.columns:
         # Checked above; only a rule or --by that names it needs the column from here on.
@@ -117,7 +121,7 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str], few: set[str])
     if "campaign" in schema:
         exprs.append(col("campaign").cast(pl.String).cast(pl.Categorical).alias(RAW_CAMPAIGN))
     if "email" in schema:
-        exprs.append(parse.blank_to_null(col("email")).str.to_lowercase().alias("email"))
+        exprs.append(col("email").cast(pl.String))  # normalised after reading, see below
     for stage in policy.stages:
         if stage.date_column:
             exprs.append(col(stage.date_column).alias(raw_date_col(stage.id)))
