@@ -178,11 +178,27 @@ def test_few_valued_means_at_most_one_distinct_value_in_ten(
     assert few_valued(pl.Series(values, dtype=pl.String)) is few
 
 
-def test_by_distinct_spreads_each_values_result_to_its_rows() -> None:
+_HELD: list[pl.Series] = []  # categories forget values no series holds any more
+
+
+def _categorical(known: int) -> pl.Categorical:
+    """A categorical type of its own, already knowing ``known`` unrelated values."""
+    categories = pl.Categories.random()
+    _HELD.append(pl.Series([f"other {i}" for i in range(known)]).cast(pl.Categorical(categories)))
+    return pl.Categorical(categories)
+
+
+# by_distinct works from every category its type knows when they are no more than the
+# rows, else from the rows' own distinct values: both ways must give the same rows.
+KNOWN = pytest.mark.parametrize("known", [0, 100], ids=["all-categories", "rows-values"])
+
+
+@KNOWN
+def test_by_distinct_spreads_each_values_result_to_its_rows(known: int) -> None:
     cells = pl.Series([" Google Ads ", "web", None, "  ", "WEB", "adwords", "web"])
     cell = pl.col("cell")
     got = by_distinct(
-        cells.cast(pl.Categorical),
+        cells.cast(_categorical(known)),
         normalise_channel(cell, {"paid_search": ["Google Ads", "adwords"]}).alias("channel"),
         blank_to_null(cell).is_null().alias("blank"),
     )
@@ -196,13 +212,15 @@ def test_by_distinct_spreads_each_values_result_to_its_rows() -> None:
         ("paid_search", False),
         ("web", False),
     ]
-    empty = by_distinct(pl.Series([], dtype=pl.Categorical), cell.alias("x"))
+    empty = by_distinct(pl.Series([], dtype=_categorical(known)), cell.alias("x"))
     assert empty.height == 0
 
 
-def test_by_distinct_keeps_the_chunks_of_its_input() -> None:
+@KNOWN
+def test_by_distinct_keeps_the_chunks_of_its_input(known: int) -> None:
     parts = [pl.Series(["a", "B", None]), pl.Series(["b", "A"]), pl.Series(["c"])]
-    cells = pl.concat([p.cast(pl.Categorical) for p in parts], rechunk=False)
+    dtype = _categorical(known)
+    cells = pl.concat([p.cast(dtype) for p in parts], rechunk=False)
     got = by_distinct(cells, pl.col("cell").cast(pl.String).str.to_lowercase().alias("low"))
     assert got["low"].to_list() == ["a", "b", None, "b", "a", "c"]
     assert got["low"].chunk_lengths() == [3, 2, 1]
