@@ -80,11 +80,11 @@ def _with_leads(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     """``entries`` left-joined by ``lead_id`` to the other ``keys`` columns and to their
     lead's position in ``keys`` (LEAD_KEY), in no particular order.
 
-    Joined on 64-bit hashes of the ids, by the streaming engine: four times as fast as the
-    in-memory join on the strings. It stays exact: two leads sharing a hash that an entry
-    has would give that entry two rows, and then the strings are joined instead; each
-    match is checked against the lead's real id (an unknown id that collides stays
-    unmatched)."""
+    Joined on 64-bit hashes of the ids, by the streaming engine: about three times as fast
+    as the join on the strings (10M leads, 5.5M entries: 0.5 against 1.7 s). It stays
+    exact: two leads sharing a hash that an entry has would give that entry two rows, and
+    then the strings are joined instead; each match is checked against the lead's real id
+    (an unknown id that collides stays unmatched)."""
     position = pl.int_range(pl.len(), dtype=pl.UInt32).alias(LEAD_KEY)
     if keys.height == 0:
         return entries.join(keys.with_columns(position), on="lead_id", how="left")
