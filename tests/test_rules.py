@@ -76,16 +76,21 @@ def test_rule_case(tmp_path: Path, case: dict[str, Any], text: type[pl.DataType]
     assert _evaluate(tmp_path, case["condition"], frame) == case["expected"]
 
 
+def _with_fit_rules(*rules: str) -> str:
+    """The base policy scoring ``fit`` by these rules (YAML flow mappings)."""
+    lines = "".join(f"    - {rule}\n" for rule in rules)
+    return BASE_POLICY.format(timezone="UTC").replace(
+        "stages:", "scoring:\n  fit:\n" + lines + "stages:"
+    )
+
+
 def test_rules_read_the_normalised_channel_as_text(project: Project) -> None:
     # Channels are stored as a categorical once normalised (aliases applied, lower-cased);
     # text operators still apply to them.
-    policy = BASE_POLICY.format(timezone="UTC").replace(
-        "stages:",
-        "scoring:\n  fit:\n"
-        '    - {when: {field: channel, matches: "^paid_"}, points: 30}\n'
-        "    - {when: {field: channel, in: [web]}, points: 5}\n"
-        "    - {when: {field: channel, eq: unknown}, points: 1}\n"
-        "stages:",
+    policy = _with_fit_rules(
+        '{when: {field: channel, matches: "^paid_"}, points: 30}',
+        "{when: {field: channel, in: [web]}, points: 5}",
+        "{when: {field: channel, eq: unknown}, points: 1}",
     )
     project.policy(policy)
     project.write(
@@ -109,12 +114,9 @@ def test_rules_read_the_normalised_channel_as_text(project: Project) -> None:
 def test_campaigns_are_read_as_text_and_matched_to_spend(project: Project) -> None:
     # Campaigns, like channels, are normalised once per distinct cell into a categorical:
     # rules still see text, and the report still matches them to the spend's campaigns.
-    policy = BASE_POLICY.format(timezone="UTC").replace(
-        "stages:",
-        "scoring:\n  fit:\n"
-        '    - {when: {field: campaign, matches: "^spring"}, points: 30}\n'
-        "    - {when: {field: campaign, eq: brand}, points: 5}\n"
-        "stages:",
+    policy = _with_fit_rules(
+        '{when: {field: campaign, matches: "^spring"}, points: 30}',
+        "{when: {field: campaign, eq: brand}, points: 5}",
     )
     project.policy(policy)
     project.write(
@@ -144,13 +146,10 @@ def test_few_valued_text_is_a_categorical_trimmed_per_value(project: Project) ->
     types = [" Demo ", "ebook", "", "demo", "ebook"] * 10
     rows = "".join(f"L{i},2026-01-01,web,{t}\n" for i, t in enumerate(types))
     project.write("leads.csv", "lead_id,created_at,channel,lead_type\n" + rows)
-    policy = BASE_POLICY.format(timezone="UTC").replace(
-        "stages:",
-        "scoring:\n  fit:\n"
-        "    - {when: {field: lead_type, in: [demo, Demo]}, points: 10}\n"
-        '    - {when: {field: lead_type, matches: "^e"}, points: 1}\n'
-        "    - {when: {field: lead_type, is_null: true}, points: 100}\n"
-        "stages:",
+    policy = _with_fit_rules(
+        "{when: {field: lead_type, in: [demo, Demo]}, points: 10}",
+        '{when: {field: lead_type, matches: "^e"}, points: 1}',
+        "{when: {field: lead_type, is_null: true}, points: 100}",
     )
     project.policy(policy)
     run = invoke("score", "--config", project.config)
