@@ -61,20 +61,14 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
     query = parse.with_timestamps(
         frame.select(_columns(policy, schema, extras, few)), stamps, policy.timezone, formats
     )
-    # The raw time cell is kept only for the rows whose examples show it (no id, or a time
-    # that did not parse), as a categorical: four bytes a row where the text took 36. The
-    # others get an empty cell, not null: a part of the file with no such row would
-    # otherwise come out as one null constant, and the whole frame be copied into one chunk.
-    unusable = pl.col("lead_id").is_null() | pl.col("created_at").is_null()
-    cell = pl.col(RAW_CREATED).cast(pl.String)
-    shown = pl.when(unusable).then(cell).otherwise(cell.str.head(0)).cast(pl.Categorical)
-    query = query.with_columns(shown.alias(RAW_CREATED), file_label(source.name))
+    query = query.with_columns(_raw_created_shown(), file_label(source.name))
     raw = collect(query, source)
     raw = _normalised(raw, policy.channels.aliases)
     raw = _type_extras(raw, schema, (extras, few), spec.types, policy.timezone)
     loaded = _clean(raw)
     if "email" in loaded.frame.columns:
-        # Normalised here, not while reading: the streaming read took twice as long.
+        # Normalised after the read, not in it: measured faster, and 0.27 GB lower at the
+        # peak of a 10M-lead Parquet report.
         email = parse.blank_to_null(pl.col("email")).str.to_lowercase()
         loaded.frame = loaded.frame.with_columns(email)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
@@ -87,6 +81,18 @@ def load_leads(policy: Policy, extras: set[str]) -> Loaded:
 
 def raw_date_col(stage_id: str) -> str:
     return f"__raw_date_{stage_id}"
+
+
+def _raw_created_shown() -> pl.Expr:
+    """The raw time cell, kept only for the rows whose examples show it (no id, or a time
+    that did not parse), as a categorical: four bytes a row where the text took 36.
+
+    The others get an empty cell, not null: a part of the file with no such row would
+    otherwise come out as one null constant, and the whole frame be copied into one chunk."""
+    unusable = pl.col("lead_id").is_null() | pl.col("created_at").is_null()
+    cell = pl.col(RAW_CREATED).cast(pl.String)
+    shown = pl.when(unusable).then(cell).otherwise(cell.str.head(0))
+    return shown.cast(pl.Categorical).alias(RAW_CREATED)
 
 
 def _extra_names(schema: pl.Schema, extras: set[str]) -> list[str]:
