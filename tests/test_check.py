@@ -114,6 +114,20 @@ CASES = [
 ]
 
 
+def test_rates_count_leads_and_channels(clean: Project) -> None:
+    # L2's score falls below the MQL requirement while its CRM record stays (1 of 4 leads),
+    # and a new lead's channel has no spend (1 of the 3 lead channels).
+    path = clean.root / "leads.csv"
+    text = path.read_text().replace("L2,2026-01-02,ads,b@x.com,20", "L2,2026-01-02,ads,b@x.com,5")
+    path.write_text(text + "L4,2026-01-01,organic,f@x.com,20\n")
+    found = findings(clean)
+    assert found["policy.crm_disagreement"]["message"].startswith("1 (25.0%) leads are at")
+    assert found["leads.channel_without_spend"]["message"].startswith("1 (33.3%) lead channels")
+    assert found["leads.channel_without_spend"]["examples"] == [
+        {"file": "leads.csv", "row": 4, "value": "organic"}
+    ]
+
+
 @pytest.mark.parametrize(("check_id", "file", "change", "count"), CASES, ids=[c[0] for c in CASES])
 def test_each_check_raises_exactly_its_finding(
     clean: Project, check_id: str, file: str, change: str, count: int
