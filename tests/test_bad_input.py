@@ -273,6 +273,19 @@ def test_row_with_too_many_cells(project: Project) -> None:
     assert_fails(report(project), 3, "leads.csv: row 3 has 4 cells but the header has 3")
 
 
+def test_ragged_row_among_the_first_rows_of_a_rule_column(project: Project) -> None:
+    # A rule reads `kind`, so its first rows are read ahead to see whether it repeats a few
+    # values; that early read must not hide the ragged row from the full read's message.
+    project.policy(
+        BASE_POLICY.format(timezone="UTC").replace(
+            "stages:", "scoring:\n  fit:\n    - {when: {field: kind, eq: demo}, points: 5}\nstages:"
+        )
+    )
+    rows = "L1,2026-01-01,web,demo\nL2,2026-01-02,ads,demo\nL3,2026-01-03,web,demo,extra\n"
+    project.write("leads.csv", "lead_id,created_at,channel,kind\n" + rows)
+    assert_fails(report(project), 3, "leads.csv: row 3 has 5 cells but the header has 4")
+
+
 def test_row_with_too_few_cells(project: Project) -> None:
     project.write("leads.csv", "lead_id,created_at,channel\nL1,2026-01-01\nL2,2026-01-02,web\n")
     assert_fails(report(project), 3, "leads.csv: row 1 has 2 cells but the header has 3")
