@@ -35,10 +35,12 @@ def scan(path: Path) -> pl.LazyFrame:
 
 
 def touch(frame: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
+    schema = frame.collect_schema()
     exprs = []
     for c in cols:
         col = pl.col(c)
-        if c in STAMP:
+        # Parquet may store a time already typed (the sample's spend dates): nothing to parse.
+        if c in STAMP and schema[c] == pl.String:
             col = col.str.strptime(pl.Datetime("us"), STAMP[c], strict=False)
         exprs.append(
             col.max().alias(c) if c in STAMP or c not in ("lead_id", "email") else col.n_unique()
