@@ -1,7 +1,12 @@
 """The floor: read the files funnel reads with polars alone, each needed column once.
 
-Scan with the right dtypes and reduce every column to one value; nothing that reads the
-same files can be faster. Usage: python bench/floor.py DATA_DIR csv|parquet
+Scan with the right dtypes (times parsed) and reduce every column with a trivial aggregate
+(its maximum); nothing that reads the same files can be faster.
+
+With ``--hash-ids`` the id and e-mail columns are reduced by ``n_unique`` instead: the
+hashing any dedupe or id join needs, which the floor itself skips (a reference, not the floor).
+
+Usage: python bench/floor.py DATA_DIR csv|parquet [--hash-ids]
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ def scan(path: Path) -> pl.LazyFrame:
     return pl.scan_csv(path, schema_overrides=dict.fromkeys(STAMP, pl.String))
 
 
-def touch(frame: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
+def touch(frame: pl.LazyFrame, cols: list[str], hash_ids: bool) -> pl.LazyFrame:
     schema = frame.collect_schema()
     exprs = []
     for c in cols:
@@ -42,21 +47,21 @@ def touch(frame: pl.LazyFrame, cols: list[str]) -> pl.LazyFrame:
         # Parquet may store a time already typed (the sample's spend dates): nothing to parse.
         if c in STAMP and schema[c] == pl.String:
             col = col.str.strptime(pl.Datetime("us"), STAMP[c], strict=False)
-        exprs.append(
-            col.max().alias(c) if c in STAMP or c not in ("lead_id", "email") else col.n_unique()
-        )
+        hashed = hash_ids and c in ("lead_id", "email")
+        exprs.append(col.n_unique() if hashed else col.max().alias(c))
     return frame.select(exprs)
 
 
-def main(folder: Path, fmt: str) -> None:
+def main(folder: Path, fmt: str, hash_ids: bool) -> None:
+    spend = ["date", "channel", "campaign", "amount", "currency"]
     frames = [
-        touch(scan(folder / f"leads.{fmt}"), LEAD_COLS),
-        touch(scan(folder / f"spend.{fmt}"), ["date", "channel", "campaign", "amount", "currency"]),
-        touch(scan(folder / f"transitions.{fmt}"), ["lead_id", "stage", "entered_at"]),
+        touch(scan(folder / f"leads.{fmt}"), LEAD_COLS, hash_ids),
+        touch(scan(folder / f"spend.{fmt}"), spend, hash_ids),
+        touch(scan(folder / f"transitions.{fmt}"), ["lead_id", "stage", "entered_at"], hash_ids),
     ]
     for frame in pl.collect_all(frames):
         print(frame.width, file=sys.stderr)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), sys.argv[2])
+    main(Path(sys.argv[1]), sys.argv[2], "--hash-ids" in sys.argv[3:])

@@ -75,6 +75,7 @@ def commands(folder: Path, fmt: str) -> dict[str, list[str]]:
         "funnel report": [*FUNNEL, "report", "-c", config, "--by", "channel", "-f", "json", "-q"],
         "funnel check": [*FUNNEL, "check", "-c", config, "-f", "json"],
         "polars floor": [PY, str(HERE / "floor.py"), str(folder), fmt],
+        "polars + id hashing": [PY, str(HERE / "floor.py"), str(folder), fmt, "--hash-ids"],
         "duckdb": [PY, str(HERE / "duckdb_report.py"), str(folder), fmt],
         "pandas": [PY, str(HERE / "pandas_report.py"), str(folder), fmt],
     }
@@ -146,7 +147,7 @@ def table(results: list[dict]) -> str:
         floor = by_key[(r["size"], r["format"], "polars floor")]
         report = by_key[(r["size"], r["format"], "funnel report")]
         verdict = ""
-        if r["tool"] in ("duckdb", "pandas"):
+        if r["tool"] in ("duckdb", "pandas", "polars + id hashing"):
             verdict = (
                 f"{report['seconds'] / r['seconds']:.2f}"
                 if not r["problem"]
