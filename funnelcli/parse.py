@@ -28,8 +28,11 @@ FALSE_WORDS = ("false", "no", "n", "f", "0")
 
 def blank_to_null(col: pl.Expr) -> pl.Expr:
     """Text with surrounding spaces trimmed; empty becomes null."""
-    # replace() marks the empty strings null without copying the text (when/then copies it).
-    return col.cast(pl.String).str.strip_chars().replace("", None)
+    # Not replace("", None): in a streaming scan it cuts its column's chunks apart from the
+    # others', and the next frame operation then copies the whole frame into one chunk
+    # (10M-lead CSV report: 0.9 GB higher peak, ~1 s slower than this).
+    text = col.cast(pl.String).str.strip_chars()
+    return pl.when(text != "").then(text)
 
 
 def timestamp(col: pl.Expr, dtype: pl.DataType, tz: str) -> pl.Expr:
