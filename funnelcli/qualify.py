@@ -52,18 +52,22 @@ def first_entries(transitions: pl.DataFrame, stage_ids: list[str], leads: int) -
     """``first[s]``: each lead's earliest entry into each stage, one row per lead in the
     leads' order (LEAD_KEY, which the dataset attached to every entry, is the lead's
     position); null where the lead has no entry."""
-    stage, at = pl.col("stage"), pl.col("entered_at")
-    # Lazily: the streaming engine groups these in less than half the eager time.
-    found = (
-        transitions.lazy()
-        .group_by(LEAD_KEY)
-        .agg(at.filter(stage == s).min().alias(first_col(s)) for s in stage_ids)
-        .collect()
+    at = pl.col("entered_at")
+    entries = transitions.lazy()
+    # One small group-by per stage, run together by the streaming engine: 10M leads, 5.5M
+    # entries, 0.38-0.40 s against 0.62-0.72 s for one group-by with a filtered min per stage.
+    per_stage = pl.collect_all(
+        entries.filter(pl.col("stage") == s).group_by(LEAD_KEY).agg(at.min()) for s in stage_ids
     )
+    dtype = transitions.schema["entered_at"]
     # Placed by position rather than joined: no hash table, and the leads keep their order.
-    rows = pl.int_range(found.height, dtype=pl.UInt32, eager=True)
-    where = pl.repeat(None, leads, dtype=pl.UInt32, eager=True).scatter(found[LEAD_KEY], rows)
-    return found.drop(LEAD_KEY)[where]
+    # Each lead appears once per stage's group-by, so no position is written twice.
+    return pl.DataFrame(
+        pl.repeat(None, leads, dtype=dtype, eager=True)
+        .scatter(found[LEAD_KEY], found["entered_at"])
+        .alias(first_col(s))
+        for s, found in zip(stage_ids, per_stage, strict=True)
+    )
 
 
 def qualify(
