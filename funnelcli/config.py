@@ -34,8 +34,10 @@ class _Strict(BaseModel):
 class InputSpec(_Strict):
     path: NonEmpty
     columns: dict[str, NonEmpty] = {}
-    encoding: NonEmpty = "utf-8"
-    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+    encoding: NonEmpty | None = None  # None: detected (BOM, UTF-8, else Windows-1252)
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] | None = None  # None: detected
+    decimal: Literal[".", ","] | None = None  # None: "." unless a value proves ","
+    sheet: NonEmpty | Annotated[int, Field(ge=1)] | None = None  # Excel: name or number
     types: dict[str, ColumnType] = {}
     null_values: list[str] = []
     stage: NonEmpty | None = None
@@ -301,6 +303,8 @@ def _check_presets(policy: Policy) -> list[tuple[Key, str]]:
 def _check_encodings(policy: Policy) -> list[tuple[Key, str]]:
     problems: list[tuple[Key, str]] = []
     for loc, _, spec in input_specs(policy):
+        if spec.encoding is None:
+            continue
         try:
             codecs.lookup(spec.encoding)
         except LookupError:

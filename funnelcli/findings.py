@@ -141,6 +141,18 @@ _CHECKS = [
         "warning",
         "{n} leads are at a stage in the CRM but fail that stage's requires in the policy.",
     ),
+    _c(
+        "input.detected",
+        "info",
+        "{n} input files were read with detected settings (encoding, delimiter, date order, "
+        "decimal mark, footer); the examples say which. Set them on the input to fix them.",
+    ),
+    _c(
+        "input.header_names",
+        "info",
+        "{n} header names in {file} are blank or repeated, in columns funnel does not read; "
+        "read under the names in the examples.",
+    ),
     _c("policy.stage_never_reached", "warning", "{n} stages were never reached by any lead."),
     _c("policy.target_missed", "error", "{n} targets of the policy were missed (check --targets)."),
 ]
@@ -187,7 +199,7 @@ class Finding:
         share = ""
         if self.rate is not None:
             share = " (<0.1%)" if 0 < self.rate < 0.001 else f" ({self.rate:.1%})"
-        values = _Values(file=self.file, **self.context, n=f"{self.count:,}{share}")
+        values = _Values({"file": self.file, **self.context, "n": f"{self.count:,}{share}"})
         return self.check.template.format_map(values)
 
     def with_severity(self, severity: Severity) -> Finding:

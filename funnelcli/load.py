@@ -12,18 +12,12 @@ from typing import Literal
 
 import polars as pl
 
+from funnelcli import parse
 from funnelcli.config import InputSpec, Policy
 from funnelcli.errors import ConfigError, InputError
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
-from funnelcli.presets import Preset, preset_for
-from funnelcli.readers import (
-    MAYBE_SHORT,
-    ROW,
-    Source,
-    file_columns,
-    scan,
-    verify_structure,
-)
+from funnelcli.presets import Pick, Preset, preset_for
+from funnelcli.readers import MAYBE_SHORT, ROW, Scanned, Source, file_columns, scan
 from funnelcli.rules import regex_problem
 from funnelcli.yamlsrc import Key
 
@@ -61,8 +55,9 @@ def source_for(policy: Policy, spec: InputSpec, loc: Key) -> Source:
         where=policy.source.where((*loc, "path")),
         encoding=spec.encoding,
         delimiter=spec.delimiter,
-        null_values=tuple(spec.null_values),
+        null_values=(*spec.null_values, *(preset.null_values if preset else ())),
         skip_rows=spec.skip_rows or (preset.skip_rows if preset else 0),
+        sheet=spec.sheet,
     )
 
 
@@ -78,12 +73,29 @@ def date_formats(spec: InputSpec, kind: str) -> list[str]:
     return spec.date_formats or list(preset.date_formats if preset else ())
 
 
+@dataclass
+class Opened:
+    """A table's lazy frame with canonical names, and what reading it found out."""
+
+    frame: pl.LazyFrame
+    scanned: Scanned
+    headers: dict[str, str] = field(default_factory=dict)  # canonical → the file's header
+
+
 def open_table(
-    source: Source, spec: InputSpec, required: tuple[str, ...], kind: str
-) -> pl.LazyFrame:
+    source: Source,
+    spec: InputSpec,
+    required: tuple[str, ...],
+    kind: str,
+    reads: tuple[str, ...] = (),
+) -> Opened:
     """Scan a file, keep the rows the input's filters select, rename mapped headers (the
-    config's, else its preset's) to canonical names, fill defaults; check required ones."""
-    frame = scan(source)
+    config's, else its preset's) to canonical names, fill defaults; check required ones.
+
+    ``reads``: other file columns the caller needs (rule fields): like the mapped ones,
+    they must not be a blank or repeated header."""
+    scanned = scan(source)
+    frame = scanned.frame
     names = frame.collect_schema().names()
     preset = preset_for(spec.preset, kind)
     frame = _filtered(frame, source, names, spec, preset)
@@ -96,11 +108,20 @@ def open_table(
             f"({source.label}.columns) but the file has no such header. Its headers: {have}."
         )
         raise InputError(msg)
+    picks: dict[str, pl.Expr] = {}
     if preset is not None:
         # The user's mapping wins, both for the canonical name and for the header it uses.
         renames = _preset_renames(preset, names, set(spec.columns), set(renames)) | renames
+        picks = {
+            c: _picked(p, names, renames)
+            for c, p in preset.picks.items()
+            if c not in spec.columns and c not in renames.values()
+        }
+    _refuse_odd_headers(scanned, [*renames, *reads, *required])
     # A canonical name that is both mapped and present as a header: the mapping wins.
+    # A picked column replaces a file header of its name (it was chosen from the others).
     clash = [c for c in renames.values() if c in names and c not in renames]
+    frame = frame.with_columns(**picks) if picks else frame
     frame = frame.drop(clash).rename(renames)
     present = set(frame.collect_schema().names())
     defaults = {**(preset.defaults if preset else {}), **spec.defaults}
@@ -115,18 +136,58 @@ def open_table(
     for col in required:
         if col not in present:
             raise InputError(_missing_column(source, col, names))
-    return frame
+    return Opened(frame, scanned, {c: h for h, c in renames.items()})
+
+
+def _picked(pick: Pick, names: list[str], renames: dict[str, str]) -> pl.Expr:
+    """The column chosen per row by ``pick`` (see presets.Pick), as text."""
+    by_header = next((h for h, c in renames.items() if c == pick.by), pick.by)
+    if by_header not in names:
+        return pl.lit(None, pl.String)
+    by = pl.col(by_header).cast(pl.String).fill_null("")
+    chosen = None
+    for pattern, candidates in pick.rules:
+        header = next((h for h in candidates if h in names), None)
+        if header is None:
+            continue
+        value = pl.col(header).cast(pl.String)
+        chosen = (
+            pl.when(by.str.contains(pattern)).then(value)
+            if chosen is None
+            else chosen.when(by.str.contains(pattern)).then(value)
+        )
+    return chosen if chosen is not None else pl.lit(None, pl.String)
+
+
+def _refuse_odd_headers(scanned: Scanned, used: list[str]) -> None:
+    """A column funnel reads must have one clear header; odd names elsewhere are noted."""
+    repeated = set(scanned.renamed.values())
+    for name in used:
+        if name in repeated:
+            msg = (
+                f"{scanned.source.path}: the header names column '{name}' twice, and funnel "
+                "reads it, so which one is meant is unclear. Rename one of them in the export "
+                "(or map another header in columns:)."
+            )
+            raise InputError(msg)
 
 
 def _preset_renames(
     preset: Preset, names: list[str], mapped: set[str], used: set[str]
 ) -> dict[str, str]:
     """Header → canonical name for the preset's columns the user did not map: the first of
-    its candidate headers that the file has and the user's mapping does not already use."""
+    its candidate headers (or the first header its pattern matches) that the file has and
+    the user's mapping does not already use."""
     out: dict[str, str] = {}
-    for canon, candidates in preset.columns.items():
-        header = next((h for h in candidates if h in names and h not in used), None)
-        if canon not in mapped and header is not None and header not in out:
+    candidates = {c: [h for h in hs if h in names] for c, hs in preset.columns.items()}
+    for canon, pattern in preset.patterns.items():
+        candidates[canon] = [n for n in names if re.search(pattern, n)]
+    for canon, headers in candidates.items():
+        voided = preset.unless.get(canon)
+        if canon in mapped or (voided is not None and voided in names):
+            continue
+        header = next((h for h in headers if h not in used and h not in out), None)
+        if header is not None:
             out[header] = canon
     return out
 
@@ -134,12 +195,11 @@ def _preset_renames(
 def _filtered(
     frame: pl.LazyFrame, source: Source, names: list[str], spec: InputSpec, preset: Preset | None
 ) -> pl.LazyFrame:
-    """Rows left after ``skip_where`` (any match drops) and ``keep_where`` (all must match).
-    A preset's skip column missing from the file is ignored; any other missing column is an
-    error, since the filter could not do its job."""
-    skip = {**(preset.skip_where if preset else {}), **spec.skip_where}
-    keep = {**(preset.keep_where if preset else {}), **spec.keep_where}
-    for column in [*spec.skip_where, *keep]:
+    """Rows left after ``skip_where`` (any match drops) and ``keep_where`` (all must match),
+    and a preset's summary rows. A preset's filter column missing from the file is ignored
+    (the export variant without it); a missing column of the user's own is an error, since
+    the filter could not do its job."""
+    for column in [*spec.skip_where, *spec.keep_where]:
         if column not in names:
             have = ", ".join(file_columns(names))
             msg = (
@@ -147,14 +207,128 @@ def _filtered(
                 f"has no such header. Its headers: {have}."
             )
             raise InputError(msg)
+    skip = {**(preset.skip_where if preset else {}), **spec.skip_where}
+    keep = {**(preset.keep_where if preset else {}), **spec.keep_where}
     cell = {c: pl.col(c).cast(pl.String).fill_null("") for c in [*skip, *keep] if c in names}
     drop = [cell[c].str.contains(rx) for c, rx in skip.items() if c in cell]
-    need = [cell[c].str.contains(rx) for c, rx in keep.items()]
+    need = [cell[c].str.contains(rx) for c, rx in keep.items() if c in cell]
+    if preset is not None:
+        drop += _summary_rows(preset, file_columns(names))
     if drop:
         frame = frame.filter(~pl.any_horizontal(drop))
     if need:
         frame = frame.filter(pl.all_horizontal(need))
     return frame
+
+
+def _summary_rows(preset: Preset, names: list[str]) -> list[pl.Expr]:
+    """Masks of a platform's total rows: a cell of any column matching ``skip_any``, or
+    every name column present blank (``skip_blank``)."""
+    masks = []
+    if preset.skip_any:
+        text = [pl.col(n).cast(pl.String).fill_null("") for n in names]
+        masks.append(pl.any_horizontal([t.str.contains(preset.skip_any) for t in text]))
+    blank_cols = [n for n in preset.skip_blank if n in names]
+    if blank_cols:
+        blank = [
+            pl.col(n).cast(pl.String).fill_null("").str.strip_chars() == "" for n in blank_cols
+        ]
+        masks.append(pl.all_horizontal(blank))
+    return masks
+
+
+def reading_findings(opened: Opened) -> list[Finding]:
+    """``input.detected`` (what detection decided) and ``input.header_names`` for a file."""
+    scanned = opened.scanned
+    name = scanned.source.name
+    found = []
+    if scanned.notes:
+        found.append(Finding("input.detected", 1, [Example(name, None, "; ".join(scanned.notes))]))
+    if scanned.renamed:
+        examples = [
+            Example(name, None, f"{old!r} read as {new!r}" if old else f"blank, read as {new!r}")
+            for new, old in scanned.renamed.items()
+        ]
+        found.append(
+            Finding(
+                "input.header_names", len(examples), examples[:MAX_EXAMPLES], context={"file": name}
+            )
+        )
+    return found
+
+
+DM_ORDER = {"dmy": True, "mdy": False}
+
+
+def date_order(opened: Opened, spec: InputSpec, columns: list[str], kind: str) -> bool | None:
+    """Whether the input's day/month dates are day-first (None: it has none, or its own
+    ``date_format`` decides). Proof in the data (a part above 12) wins over the preset's
+    usual order; no proof and no preset order is an InputError naming ``date_format``."""
+    if spec.date_formats:
+        return None
+    schema = opened.frame.collect_schema()
+    text = [c for c in columns if c in schema and schema[c] == pl.String]
+    evidence = parse.day_month_evidence(opened.frame, text)
+    if evidence is None or not any(evidence.values()):
+        return None
+    source = opened.scanned.source
+    day, month, both = evidence["day"], evidence["month"], evidence["both"]
+    if day and month:
+        msg = (
+            f"{source.path}: its dates mix day-first values ({', '.join(day)}) and "
+            f"month-first values ({', '.join(month)}). Fix the export, or set "
+            f'{source.label}.date_format (e.g. "%d/%m/%Y %H:%M"): values it cannot read are '
+            "then bad rows."
+        )
+        raise InputError(msg)
+    if day or month:
+        dayfirst = bool(day)
+        why = f"proven by {(day or month)[0]!r}"
+    else:
+        dayfirst = _preset_order(spec, kind, both, source)
+        why = f"the {spec.preset} preset's usual order; no value proves either"
+    opened.scanned.notes.append(f"dates {'day' if dayfirst else 'month'}-first ({why})")
+    return dayfirst
+
+
+def _preset_order(spec: InputSpec, kind: str, both: list[str], source: Source) -> bool:
+    """The preset's usual order for these values' separators, else an InputError."""
+    preset = preset_for(spec.preset, kind)
+    seps = {re.sub(r"[\d\s]", "", value)[:1] for value in both}
+    orders = {(preset.date_order if preset else {}).get(sep) for sep in seps}
+    if len(orders) != 1 or None in orders:
+        shown = ", ".join(repr(v) for v in both)
+        msg = (
+            f"{source.path}: dates such as {shown} read as day-first or month-first alike "
+            f"(no day above 12), so their order is unknown. Set {source.label}.date_format, "
+            'e.g. "%d/%m/%Y %H:%M" (day first) or "%m/%d/%Y %H:%M" (month first).'
+        )
+        raise InputError(msg)
+    return DM_ORDER[orders.pop()]
+
+
+def decimal_mark(opened: Opened, spec: InputSpec, column: str) -> str:
+    """The decimal mark of a text amount column: the input's ``decimal``, else "," when a
+    value proves it (``parse.decimal_evidence``), else "."; proof of both is an
+    InputError naming ``decimal:``."""
+    if spec.decimal is not None:
+        return spec.decimal
+    schema = opened.frame.collect_schema()
+    if column not in schema or schema[column] != pl.String:
+        return "."
+    proofs = parse.decimal_evidence(opened.frame, column)
+    source = opened.scanned.source
+    if proofs[","] and proofs["."]:
+        msg = (
+            f"{source.path}: column '{opened.headers.get(column, column)}' has amounts with a "
+            f"decimal comma ({', '.join(proofs[','])}) and with a decimal point "
+            f'({", ".join(proofs["."])}). Set {source.label}.decimal to "," or ".".'
+        )
+        raise InputError(msg)
+    if proofs[","]:
+        opened.scanned.notes.append(f"decimal comma (proven by {proofs[','][0]!r})")
+        return ","
+    return "."
 
 
 def _missing_column(source: Source, col: str, names: list[str]) -> str:
@@ -226,16 +400,17 @@ def keep_findings(*found: Finding | None) -> list[Finding]:
     return [f for f in found if f is not None]
 
 
-def collect(frame: pl.LazyFrame, source: Source) -> pl.DataFrame:
+def collect(frame: pl.LazyFrame, scanned: Scanned) -> pl.DataFrame:
     """Run a table's one query (it must carry MAYBE_SHORT); an unreadable or ragged file
     is an InputError naming the first bad row."""
+    source = scanned.source
     try:
         table = frame.collect()
     except pl.exceptions.PolarsError as err:
-        verify_structure(source)  # names the ragged row or open quote when there is one
+        scanned.verify()  # names the ragged row or open quote when there is one
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         msg = f"{source.path}: cannot be read ({first}). Check the file is a complete export."
         raise InputError(msg) from None
     if table[MAYBE_SHORT].any():
-        verify_structure(source)
+        scanned.verify()
     return table.drop(MAYBE_SHORT)

@@ -15,11 +15,30 @@ _TS = (
     r"(?:[T ](?<h>\d{2}):(?<m>\d{2})(?::(?<s>\d{2})(?<f>[.,]\d{1,9})?)?)?"
     r"\s*(?<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
-# An optional sign and currency symbol, digits with optional `,` thousands groups, an
-# optional decimal part and exponent. Anything else (N/A, 1.2.3, NaN, inf, €1.234,50) fails.
-_AMOUNT = (
-    r"^\s*(?<sign>[+-]?)\s*\p{Sc}?\s*(?<sign2>[+-]?)"
-    r"(?<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?<exp>[eE][+-]?\d+)?\s*$"
+# A currency before or after the number: a symbol (€, $, R$, US$) or an ISO code (EUR).
+_CUR = r"(?:[A-Z]{1,3}\p{Sc}|\p{Sc}|[A-Z]{3})"
+# An optional sign and currency, digits with optional thousands groups, an optional
+# decimal part and exponent. Anything else (N/A, 1.2.3, NaN, inf) fails. With the default
+# "." decimal mark thousands are ","; with "," they are ".", a space or "'".
+_AMOUNT = {
+    ".": (
+        rf"^\s*(?<sign>[+-]?)\s*{_CUR}?\s*(?<sign2>[+-]?)"
+        r"(?<num>(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?|\.\d+)(?<exp>[eE][+-]?\d+)?"
+        rf"\s*{_CUR}?\s*$"
+    ),
+    ",": (
+        rf"^\s*(?<sign>[+-]?)\s*{_CUR}?\s*(?<sign2>[+-]?)"
+        r"(?<num>(?:\d{1,3}(?:[.\s']\d{3})+|\d+)(?:,\d*)?|,\d+)(?<exp>[eE][+-]?\d+)?"
+        rf"\s*{_CUR}?\s*$"
+    ),
+}
+# What proves a column's decimal mark (DESIGN §2): the mark followed by one, two, or four
+# or more digits at the end of the number.
+_PROVES = {",": r"\d,(?:\d{1,2}|\d{4,})$", ".": r"\d\.(?:\d{1,2}|\d{4,})$"}
+# Day/month layouts: 3/2/2026, 02.03.2026 09:15, 3/2/2026, 9:15 AM, 2/3/26 14:05.
+_DM = (
+    r"^\s*(?<a>\d{1,2})(?<sep>[/.\-])(?<b>\d{1,2})[/.\-](?<y>\d{4}|\d{2})"
+    r"(?:,?\s+(?<h>\d{1,2})[:.](?<m>\d{2})(?:[:.](?<s>\d{2}))?\s*(?<ap>[AaPp]\.?[Mm]\.?)?)?\s*$"
 )
 MICROS = 1_000_000
 TRUE_WORDS = ("true", "yes", "y", "t", "1")
@@ -51,6 +70,7 @@ def with_timestamps(
     columns: dict[str, tuple[str, pl.DataType]],
     tz: str,
     formats: tuple[str, ...] | list[str] = (),
+    dayfirst: bool | None = None,
 ) -> pl.LazyFrame:
     """Add ``out`` columns parsed from ``(source column, its dtype)`` by :func:`timestamp`.
 
@@ -74,6 +94,8 @@ def with_timestamps(
         naive, utc = _parse_common(text)
         trimmed = text.str.strip_chars()
         own = [trimmed.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
+        if dayfirst is not None:
+            own.append(day_month(text, dayfirst=dayfirst))
         common[f"__n_{out}"], common[f"__u_{out}"] = pl.coalesce(*own, naive), utc
     frame = frame.with_columns(**common)
     rest = {
@@ -93,6 +115,75 @@ def with_timestamps(
     }
     temps = [f"__{k}_{out}" for out in text_cols for k in "nur"]
     return frame.with_columns(**final).drop(temps)
+
+
+def day_month(text: pl.Expr, *, dayfirst: bool) -> pl.Expr:
+    """A day/month layout (see ``_DM``) read in the given order → naive Datetime(us)."""
+    f = text.str.extract_groups(_DM).struct.field
+    day, month = (f("a"), f("b")) if dayfirst else (f("b"), f("a"))
+    year = f("y").cast(pl.Int32)
+    year = pl.when(year < 100).then(year + 2000).otherwise(year)
+    hour = f("h").cast(pl.Int32).fill_null(0)
+    pm = f("ap").str.to_lowercase().str.starts_with("p")
+    twelve = f("ap").is_not_null()
+    hour = (
+        pl.when(~twelve)
+        .then(hour)
+        .when((hour >= 1) & (hour <= 12))
+        .then(hour % 12 + pl.when(pm).then(12).otherwise(0))
+    )
+    iso = pl.format(
+        "{}-{}-{} {}:{}:{}",
+        year.cast(pl.String).str.zfill(4),
+        month.str.zfill(2),
+        day.str.zfill(2),
+        hour.cast(pl.String).str.zfill(2),
+        f("m").fill_null("00"),
+        f("s").fill_null("00"),
+    )
+    return iso.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+
+
+def day_month_evidence(frame: pl.LazyFrame, columns: list[str]) -> dict[str, list[str]] | None:
+    """Cells of ``columns`` in a day/month layout, by what they prove (up to three each):
+    ``day`` (a valid date only day-first), ``month`` (only month-first), ``both`` (valid
+    either way). None when the first rows have no such cell, so ISO exports cost one
+    head read. A cell valid neither way (31/02/2026) proves nothing: it is a bad row."""
+    if not columns:
+        return None
+    cells = pl.concat(
+        [frame.select(pl.col(c).cast(pl.String).alias("cell")) for c in columns], how="vertical"
+    )
+    shaped = pl.col("cell").str.contains(_DM)
+    if not cells.head(FEW_HEAD).select(shaped.any()).collect().item():
+        return None
+    text = pl.col("cell").str.strip_chars()
+    as_day = day_month(text, dayfirst=True).is_not_null()
+    as_month = day_month(text, dayfirst=False).is_not_null()
+    groups = {"day": as_day & ~as_month, "month": as_month & ~as_day, "both": as_day & as_month}
+    found = (
+        cells.filter(shaped)
+        .select(
+            **{
+                name: text.filter(mask).unique(maintain_order=True).head(3).implode()
+                for name, mask in groups.items()
+            }
+        )
+        .collect()
+    )
+    return {name: found[name][0].to_list() for name in groups}
+
+
+def decimal_evidence(frame: pl.LazyFrame, column: str) -> dict[str, list[str]]:
+    """Up to three values of a text amount column proving each decimal mark."""
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    number = text.str.replace_all(r"[^\d.,]", "")
+    proofs = {
+        mark: text.filter(number.str.contains(rx)).unique(maintain_order=True).head(3).implode()
+        for mark, rx in _PROVES.items()
+    }
+    row = frame.select(**{("comma" if m == "," else "dot"): e for m, e in proofs.items()}).collect()
+    return {",": row["comma"][0].to_list(), ".": row["dot"][0].to_list()}
 
 
 def _parse_common(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -154,16 +245,20 @@ def _localize(naive: pl.Expr, tz: str) -> pl.Expr:
     return pl.coalesce(exact, shifted)
 
 
-def amount_micros(col: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """An amount in millionths of the currency (Int64), so that sums are exact to the cent."""
+def amount_micros(col: pl.Expr, dtype: pl.DataType, decimal: str = ".") -> pl.Expr:
+    """An amount in millionths of the currency (Int64), so that sums are exact to the cent.
+    ``decimal`` is the decimal mark of text cells ("." or ",")."""
     if dtype.is_numeric():
         value = col.cast(pl.Float64)
     else:
-        parts = col.cast(pl.String).str.extract_groups(_AMOUNT)
+        parts = col.cast(pl.String).str.extract_groups(_AMOUNT[decimal])
         f = parts.struct.field
-        number = (f("num").str.replace_all(",", "") + f("exp").fill_null("")).cast(
-            pl.Float64, strict=False
+        digits = (
+            f("num").str.replace_all(",", "")
+            if decimal == "."
+            else f("num").str.replace_all(r"[.\s']", "").str.replace(",", ".", literal=True)
         )
+        number = (digits + f("exp").fill_null("")).cast(pl.Float64, strict=False)
         negative = (f("sign") == "-") ^ (f("sign2") == "-")
         bad_signs = (f("sign") != "") & (f("sign2") != "")
         value = pl.when(~bad_signs).then(pl.when(negative).then(-number).otherwise(number))

@@ -11,18 +11,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Salesforce report exports write dates in the user's locale; these are the US defaults.
-SALESFORCE_DATES = ("%m/%d/%Y, %I:%M %p", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %H:%M", "%m/%d/%Y")
+# Day/month dates by separator: a preset's usual order, overridden by proof in the data
+# (a part above 12). Slashes are the US order in HubSpot and Salesforce's default locale;
+# no locale writes dotted dates month-first.
+US_ORDER = {"/": "mdy", ".": "dmy", "-": "dmy"}
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A column chosen per row by another column's value: the first rule whose regex
+    matches the ``by`` column (a canonical name) names the header to read; no match: null."""
+
+    by: str
+    rules: tuple[tuple[str, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
 class Preset:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    patterns: dict[str, str] = field(default_factory=dict)  # canonical → header regex
+    picks: dict[str, Pick] = field(default_factory=dict)  # canonical → per-row choice
+    unless: dict[str, str] = field(default_factory=dict)  # canonical → header that voids it
     skip_rows: int = 0  # lines above the header (report titles, date ranges)
     skip_where: dict[str, str] = field(default_factory=dict)  # drop rows where a regex matches
+    skip_any: str | None = None  # drop rows where any cell matches (totals, any column)
+    skip_blank: tuple[str, ...] = ()  # drop rows where all these headers present are blank
     keep_where: dict[str, str] = field(default_factory=dict)  # keep only rows where all match
     defaults: dict[str, str] = field(default_factory=dict)  # values of absent columns
+    null_values: tuple[str, ...] = ()  # placeholders the export writes for blanks
     date_formats: tuple[str, ...] = ()  # strptime formats tried before ISO 8601
+    date_order: dict[str, str] = field(default_factory=dict)  # separator → "dmy" / "mdy"
     currency_from_header: str | None = None  # canonical column whose header names the currency
 
 
@@ -30,21 +48,46 @@ def _cols(**columns: str | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     return {k: (v,) if isinstance(v, str) else v for k, v in columns.items()}
 
 
+def _drill(level: int) -> tuple[str, ...]:
+    return (
+        f"Original Traffic Source Drill-Down {level}",
+        f"Original Source Drill-Down {level}",
+    )
+
+
+# HubSpot's drill-downs mean different things per source (its "source properties" help
+# page): the campaign is drill-down 1 for paid search (utm_campaign or the ad platform's
+# campaign), email marketing (the e-mail campaign) and other campaigns (utm_campaign), but
+# drill-down 2 for paid social (drill-down 1 is the network). For organic search, referrals,
+# direct traffic and offline sources the drill-downs are engines, keywords, referring pages
+# and import names — not campaigns — so those leads have none.
+HUBSPOT_CAMPAIGN = Pick(
+    by="channel",
+    rules=(
+        (r"(?i)^\s*(paid[ _]search|email[ _]marketing|other[ _]campaigns)\s*$", _drill(1)),
+        (r"(?i)^\s*paid[ _]social\s*$", _drill(2)),
+    ),
+)
+SALESFORCE_HISTORY_DATES = ("Edit Date", "Last Modified", "Last Modified Date")
+
 PRESETS: dict[str, dict[str, Preset]] = {
-    # HubSpot contacts export: one row per contact, lifecycle stage dates as columns.
+    # HubSpot contacts export (or a report-builder export): one row per contact, lifecycle
+    # stage dates as columns; "(No value)" for blanks in report-builder exports.
     "hubspot": {
         "leads": Preset(
             columns=_cols(
-                lead_id="Record ID",
-                created_at="Create Date",
-                channel="Original Source",
-                campaign=("Original Source Drill-Down 2", "Original Source Drill-Down 1"),
+                lead_id=("Record ID", "Contact ID", "Record ID - Contact"),
+                created_at=("Create Date", "Create date", "Created Date"),
+                channel=("Original Traffic Source", "Original Source"),
                 email="Email",
             ),
+            picks={"campaign": HUBSPOT_CAMPAIGN},
+            null_values=("(No value)",),
+            date_order=US_ORDER,
         ),
     },
     # Salesforce: a leads report, and the Lead History report (one row per field change;
-    # only status changes are stage moves).
+    # only status changes are stage moves). Dates follow the exporting user's locale.
     "salesforce": {
         "leads": Preset(
             columns=_cols(
@@ -54,43 +97,49 @@ PRESETS: dict[str, dict[str, Preset]] = {
                 campaign=("Campaign Name", "Primary Campaign Source"),
                 email="Email",
             ),
-            date_formats=SALESFORCE_DATES,
+            date_order=US_ORDER,
         ),
         "transitions": Preset(
-            columns=_cols(lead_id="Lead ID", stage="New Value", entered_at="Edit Date"),
+            columns=_cols(
+                lead_id="Lead ID", stage="New Value", entered_at=SALESFORCE_HISTORY_DATES
+            ),
             keep_where={"Field / Event": r"^(Lead )?Status$"},
-            date_formats=SALESFORCE_DATES,
+            date_order=US_ORDER,
         ),
     },
-    # Salesforce opportunities report and Opportunity (Stage) History report.
+    # Salesforce opportunities report, and either the Opportunity History report (the
+    # standard report type: From Stage, To Stage, Amount, …, Last Modified) or the
+    # Opportunity Field History report (Field / Event = Stage, New Value, Edit Date).
     "salesforce_opportunity": {
         "leads": Preset(
             columns=_cols(
                 lead_id="Opportunity ID",
-                created_at="Created Date",
+                created_at=("Created Date", "Create Date"),
                 channel="Lead Source",
-                campaign="Primary Campaign Source",
+                campaign=("Primary Campaign Source", "Campaign Name"),
             ),
-            date_formats=SALESFORCE_DATES,
+            date_order=US_ORDER,
         ),
         "transitions": Preset(
             columns=_cols(
                 lead_id="Opportunity ID",
-                stage=("New Value", "To Stage", "Stage"),
-                entered_at=("Edit Date", "Last Modified", "Last Stage Change Date"),
+                stage=("To Stage", "New Value", "Stage"),
+                entered_at=(*SALESFORCE_HISTORY_DATES, "Last Stage Change Date"),
             ),
             keep_where={"Field / Event": r"^(Stage|Opportunity Stage)$"},
-            date_formats=SALESFORCE_DATES,
+            date_order=US_ORDER,
         ),
     },
     # Pipedrive deals export ("Deal - " prefixed headers); the current stage with the time
     # of the last stage change stands in for the stage history, which deals exports lack.
+    # "Deal - Source origin" is how the deal was created (manually, web forms, API), never
+    # a marketing channel, so it is not read.
     "pipedrive": {
         "leads": Preset(
             columns=_cols(
                 lead_id="Deal - ID",
                 created_at="Deal - Deal created",
-                channel=("Deal - Source channel", "Deal - Source origin"),
+                channel="Deal - Source channel",
             ),
             defaults={"channel": "unknown"},
         ),
@@ -103,28 +152,42 @@ PRESETS: dict[str, dict[str, Preset]] = {
             skip_where={"Deal - Last stage change": r"^\s*$"},
         ),
     },
-    # Google Ads campaign report (Reports → download CSV): a title and a date-range line
-    # above the header, "Total: …" rows at the end.
+    # Google Ads report (Reports → download CSV or "CSV for Excel", which is UTF-16 and
+    # tab-separated): a title and a date-range line above the header, "Total: …" rows at
+    # the end whose label sits in the first column, whichever it is, with "--" elsewhere.
     "google_ads": {
         "spend": Preset(
-            columns=_cols(date="Day", campaign="Campaign", amount="Cost", currency="Currency code"),
+            columns=_cols(
+                date="Day",
+                campaign="Campaign",
+                amount="Cost",
+                currency="Currency code",
+                impressions="Impr.",
+                clicks="Clicks",
+            ),
             skip_rows=2,
-            skip_where={"Day": r"^\s*Total", "Campaign": r"^\s*Total"},
+            skip_any=r"^\s*Total:",
+            null_values=("--",),
             defaults={"channel": "Google Ads"},
             date_formats=("%b %d, %Y",),  # "Mar 2, 2026" in some locales' downloads
         ),
     },
-    # Meta Ads Manager export, broken down by day; the amount header names the currency.
+    # Meta Ads Manager export; the amount header names the currency (any ISO code). By day
+    # ("Day" column) or one row per reporting range (spread over its days). The summary row
+    # Meta puts first has every name column blank.
     "meta": {
         "spend": Preset(
             columns=_cols(
                 date=("Day", "Reporting starts"),
-                campaign="Campaign name",
-                amount=tuple(
-                    f"Amount spent ({c})" for c in ("USD", "EUR", "GBP", "BRL", "INR", "CAD", "AUD")
-                ),
+                date_end="Reporting ends",
+                campaign=("Campaign name", "Ad set name", "Ad name"),
+                impressions="Impressions",
+                clicks=("Link clicks", "Clicks (all)"),
             ),
-            skip_where={"Campaign name": r"^\s*(Total|$)"},
+            patterns={"amount": r"^Amount spent \([A-Z]{3}\)$"},
+            unless={"date_end": "Day"},
+            skip_blank=("Campaign name", "Ad set name", "Ad name"),
+            skip_where={"Campaign name": r"^\s*Total"},
             defaults={"channel": "Meta Ads"},
             currency_from_header="amount",
         ),

@@ -1,21 +1,25 @@
 """Files → LazyFrames of the raw cells, or one clear InputError saying why not.
 
-CSV cells are read as text (parsing is ``parse.py``'s job) with a 1-based ``__row`` data-row
-number; Parquet columns keep their types. Structural faults — ragged rows, unterminated
-quotes, duplicate or blank headers, undecodable bytes — make the file unusable (exit 3).
+Text cells are read as text (parsing is ``parse.py``'s job) with a 1-based ``__row`` data-row
+number; Parquet columns keep their types; Excel sheets are read as text like CSV. What a
+text file is — compression, encoding, delimiter, line endings, footer — is found by
+``detect.py``. Structural faults — ragged rows, unterminated quotes, undecodable bytes —
+make the file unusable (exit 3). A blank or repeated header name gets a name of its own
+(``(column 13)``, ``notes (2)``) and is reported; it stops the run only when funnel reads
+that column.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-from dataclasses import dataclass
+import os
+import stat
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
 import polars as pl
 
+from funnelcli import detect
 from funnelcli.errors import InputError
 
 ROW = "__row"
@@ -29,9 +33,6 @@ def file_columns(names: list[str]) -> list[str]:
     return [n for n in names if n not in (ROW, MAYBE_SHORT)]
 
 
-_UTF8 = {"utf-8", "utf8", "utf-8-sig", "utf_8", "utf_8_sig"}
-
-
 @dataclass(frozen=True)
 class Source:
     """One input file as the config describes it."""
@@ -39,132 +40,182 @@ class Source:
     path: Path
     label: str  # "inputs.leads", for messages
     where: str  # "funnel.yaml:5", where the config names it
-    encoding: str = "utf-8"
-    delimiter: str = ","
+    encoding: str | None = None  # None: detected
+    delimiter: str | None = None  # None: detected
     null_values: tuple[str, ...] = ()
     skip_rows: int = 0  # lines above the header (report titles)
-
-    @property
-    def is_parquet(self) -> bool:
-        return self.path.suffix.lower() in (".parquet", ".pq")
+    sheet: str | int | None = None  # Excel: the sheet's name or 1-based number
 
     @property
     def name(self) -> str:
         return self.path.name
 
 
-def scan(source: Source) -> pl.LazyFrame:
+@dataclass
+class Scanned:
+    """A file opened for reading: its frame, what was detected, its odd header names."""
+
+    frame: pl.LazyFrame
+    source: Source
+    notes: list[str] = field(default_factory=list)
+    renamed: dict[str, str] = field(default_factory=dict)  # new name → why ("blank", "notes")
+    text: detect.Text | None = None
+
+    def verify(self) -> None:
+        """Raise an InputError naming the first ragged row or unterminated quote, if any.
+
+        A full line-by-line pass: run only when a file has rows with an empty last cell or
+        polars could not read it (both rare), so that clean files are read once."""
+        if self.text is not None:
+            _check_structure(self.source, self.text, len(self.text.header))
+
+
+def scan(source: Source) -> Scanned:
     """The file's columns (headers trimmed) plus ``__row``, ready for lazy parsing."""
-    if not source.path.is_file():
-        msg = (
-            f"{source.label}: input file {source.path} not found (named at {source.where}). "
-            "Check the path; it is relative to the config file's folder."
-        )
-        raise InputError(msg)
-    if source.is_parquet:
+    _check_readable(source)
+    kind = detect.kind_of(source.path)
+    if kind == "parquet":
         return _scan_parquet(source)
+    if kind == "excel":
+        return _scan_excel(source)
     return _scan_csv(source)
 
 
-def _scan_parquet(source: Source) -> pl.LazyFrame:
+def _check_readable(source: Source) -> None:
+    path = source.path
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        msg = (
+            f"{source.label}: input file {path} not found (named at {source.where}). "
+            "Check the path; it is relative to the config file's folder."
+        )
+        raise InputError(msg) from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot be read ({err.strerror}).") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path}: is a folder, not a file ({source.label}, {source.where}).")
+    if not stat.S_ISREG(mode):
+        msg = f"{path}: is not a regular file ({source.label}); export the data to a file."
+        raise InputError(msg)
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied; make the file readable.")
+
+
+def _scan_parquet(source: Source) -> Scanned:
     frame = pl.scan_parquet(source.path)
     try:
         names = frame.collect_schema().names()
     except pl.exceptions.PolarsError as err:
         msg = f"{source.path}: cannot be read as Parquet ({_first_line(err)}). Export it again."
         raise InputError(msg) from None
-    _check_header(source, names)
-    frame = frame.rename({n: n.strip() for n in names})
-    return frame.with_row_index(ROW, offset=1).with_columns(pl.lit(False).alias(MAYBE_SHORT))
+    fixed, renamed = unique_names(names)
+    frame = frame.rename(dict(zip(names, fixed, strict=True)))
+    frame = frame.with_row_index(ROW, offset=1).with_columns(pl.lit(False).alias(MAYBE_SHORT))
+    return Scanned(frame, source, renamed=renamed)
 
 
-def _scan_csv(source: Source) -> pl.LazyFrame:
-    data = _utf8_bytes(source)
-    header = _header(source, data)
-    _check_header(source, header)
+def _scan_excel(source: Source) -> Scanned:
+    sheet = source.sheet
+    options: dict[str, object] = {"header_row": source.skip_rows}
+    try:
+        table = pl.read_excel(
+            source.path,
+            sheet_name=sheet if isinstance(sheet, str) else None,
+            sheet_id=sheet if isinstance(sheet, int) else (None if sheet else 1),
+            engine="calamine",
+            infer_schema_length=0,
+            read_options=options,
+            raise_if_empty=False,
+        )
+    except ModuleNotFoundError:
+        msg = (
+            f"{source.path}: reading Excel workbooks needs the fastexcel package: "
+            "pip install fastexcel (or export the sheet as CSV)."
+        )
+        raise InputError(msg) from None
+    except Exception as err:  # fastexcel raises its own types for a missing sheet or bad file
+        msg = f"{source.path}: cannot be read as a workbook ({_first_line(err)})."
+        if sheet is not None:
+            msg += f" Check {source.label}.sheet ({sheet!r})."
+        raise InputError(msg) from None
+    names = table.columns
+    fixed, renamed = unique_names([n.strip() for n in names])
+    table = table.rename(dict(zip(names, fixed, strict=True))).cast(pl.String)
+    table = _blank_rows_dropped(table)
+    note = [f"sheet {sheet!r}" if sheet is not None else "Excel workbook, first sheet"]
+    frame = (
+        table.lazy().with_row_index(ROW, offset=1).with_columns(pl.lit(False).alias(MAYBE_SHORT))
+    )
+    return Scanned(frame, source, notes=note, renamed=renamed)
+
+
+def _blank_rows_dropped(table: pl.DataFrame) -> pl.DataFrame:
+    """Trailing empty rows (formatted but empty cells at a sheet's end) are not data."""
+    if table.height == 0 or table.width == 0:
+        return table
+    filled = table.select(pl.any_horizontal(pl.all().str.strip_chars().fill_null("") != ""))
+    last = filled.to_series().arg_true()
+    return table.head(int(last[-1]) + 1 if last.len() else 0)
+
+
+def _scan_csv(source: Source) -> Scanned:
+    text = detect.read_text(
+        source.path,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        skip_rows=source.skip_rows,
+        label=source.label,
+    )
+    names, renamed = unique_names([c.strip() for c in text.header])
     frame = pl.scan_csv(
-        data if data is not None else source.path,
-        separator=source.delimiter,
+        text.data if text.data is not None else source.path,
+        separator=text.delimiter,
         infer_schema=False,
         null_values=list(source.null_values) or None,
-        with_column_names=lambda cols: [c.strip() for c in cols],
+        with_column_names=lambda cols: _renamed_like(cols, names),
         row_index_name=ROW,
         row_index_offset=1,
         raise_if_empty=False,
         skip_rows=source.skip_rows,
     )
-    return frame.with_columns(pl.col(header[-1].strip()).is_null().alias(MAYBE_SHORT))
+    frame = frame.with_columns(pl.col(names[-1]).is_null().alias(MAYBE_SHORT))
+    return Scanned(frame, source, notes=text.notes, renamed=renamed, text=text)
 
 
-def verify_structure(source: Source) -> None:
-    """Raise an InputError naming the first ragged row or unterminated quote, if any.
-
-    A full line-by-line pass: run only when a file has rows with an empty last cell or
-    polars could not read it (both rare), so that clean files are read once.
-    """
-    if source.is_parquet:
-        return
-    data = _utf8_bytes(source)
-    _check_structure(source, data, len(_header(source, data)))
+def _renamed_like(cols: list[str], names: list[str]) -> list[str]:
+    # polars' own header (it may differ from the csv module's for odd quoting) keeps its
+    # width; the names are ours, so that duplicates and blanks are named as reported.
+    if len(cols) == len(names):
+        return names
+    fixed, _ = unique_names([c.strip() for c in cols])
+    return fixed
 
 
-def _utf8_bytes(source: Source) -> bytes | None:
-    """None when polars can read the file as is; else its contents transcoded to UTF-8."""
-    try:
-        name = codecs.lookup(source.encoding).name
-    except LookupError:
-        msg = f"{source.label}: unknown encoding {source.encoding!r} (set at {source.where})."
-        raise InputError(msg) from None
-    if name.replace("_", "-") in _UTF8:
-        return None
-    try:
-        return source.path.read_bytes().decode(name).encode("utf-8")
-    except UnicodeDecodeError as err:
-        row = source.path.read_bytes()[: err.start].count(b"\n")
-        msg = f"{source.path}: row {row}: bytes that are not valid {source.encoding}."
-        raise InputError(msg + " Set the input's encoding: to the file's real encoding.") from None
-
-
-def _header(source: Source, data: bytes | None) -> list[str]:
-    """The header row's cells (csv module on the first 64 KiB: quoted names work)."""
-    raw = data if data is not None else _head_bytes(source.path)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        _raise_not_utf8(source)
-    rows = csv.reader(io.StringIO(text), delimiter=source.delimiter)
-    for _ in range(source.skip_rows):
-        next(rows, None)
-    first = next(rows, None)
-    if not first:
-        msg = f"{source.path}: the file is empty; it needs a header row and data rows."
-        raise InputError(msg)
-    return first
-
-
-def _head_bytes(path: Path, size: int = 1 << 16) -> bytes:
-    with path.open("rb") as handle:
-        head = handle.read(size)
-    # Cut at the last newline so that a multi-byte character is never split.
-    return head if len(head) < size else head[: head.rfind(b"\n") + 1] or head
-
-
-def _check_header(source: Source, names: list[str]) -> None:
-    trimmed = [n.strip() for n in names]
-    blank = [i + 1 for i, n in enumerate(trimmed) if not n]
-    if blank:
-        msg = f"{source.path}: header column {blank[0]} has no name. Name every column."
-        raise InputError(msg)
+def unique_names(names: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Names with every blank and repeated one made unique, and {new name: old name}."""
+    out: list[str] = []
+    renamed: dict[str, str] = {}
     seen: set[str] = set()
-    for name in trimmed:
-        if name in seen:
-            msg = f"{source.path}: the header names column '{name}' twice. Rename one of them."
-            raise InputError(msg)
-        seen.add(name)
+    for i, name in enumerate(names, start=1):
+        new = name
+        if not name:
+            new = f"(column {i})"
+        elif name in seen:
+            copy = 2
+            while f"{name} ({copy})" in seen or f"{name} ({copy})" in names:
+                copy += 1
+            new = f"{name} ({copy})"
+        if new != name:
+            renamed[new] = name
+        seen.add(new)
+        out.append(new)
+    return out, renamed
 
 
-def _check_structure(source: Source, data: bytes | None, width: int) -> None:
+def _check_structure(source: Source, text: detect.Text, width: int) -> None:
     """Find the first row whose cell count differs from the header's (one vectorised pass)."""
+    data = text.data
     lines = pl.scan_lines(data if data is not None else source.path)
     # Only lines with a quote need the (slower) regex; the others reach it as nulls.
     line = pl.col("line")
@@ -172,10 +223,11 @@ def _check_structure(source: Source, data: bytes | None, width: int) -> None:
     quote_free = pl.coalesce(quoted.str.replace_all(r'"[^"]*"', ""), line)
     # Row numbers stay data-row numbers: line i (0-based) after the skipped lines is row i.
     lines = lines.slice(source.skip_rows)
+    sep = text.delimiter
     checked = lines.with_row_index("i").select(
         pl.col("i"),
         pl.col("line").str.count_matches('"').alias("quotes"),
-        (quote_free.str.count_matches(source.delimiter, literal=True) + 1).alias("cells"),
+        (quote_free.str.count_matches(sep, literal=True) + 1).alias("cells"),
         (pl.col("line").str.strip_chars() == "").alias("blank"),
     )
     try:
@@ -188,7 +240,7 @@ def _check_structure(source: Source, data: bytes | None, width: int) -> None:
         _raise_not_utf8(source)
     multiline, bad, cells = stats.row(0)
     if multiline is not None:
-        _check_quotes(source, data, multiline)
+        _check_quotes(source, text, multiline)
     elif bad is not None and bad > 0:
         msg = (
             f"{source.path}: row {bad} has {cells} cells but the header has {width}. "
@@ -197,13 +249,14 @@ def _check_structure(source: Source, data: bytes | None, width: int) -> None:
         raise InputError(msg)
 
 
-def _check_quotes(source: Source, data: bytes | None, line: int) -> None:
+def _check_quotes(source: Source, text: detect.Text, line: int) -> None:
     """Files with quoted line breaks: let polars parse, and explain if it cannot."""
     frame = pl.scan_csv(
-        data if data is not None else source.path,
-        separator=source.delimiter,
+        text.data if text.data is not None else source.path,
+        separator=text.delimiter,
         infer_schema=False,
         skip_rows=source.skip_rows,
+        with_column_names=lambda cols: unique_names(cols)[0],
     )
     try:
         frame.collect()
@@ -223,8 +276,8 @@ def _raise_not_utf8(source: Source) -> NoReturn:
             except UnicodeDecodeError as err:
                 bad = line[err.start : err.start + 1].hex()
                 msg = (
-                    f"{source.path}: row {row}: byte 0x{bad} is not valid UTF-8. Set the input's "
-                    "encoding: (for example latin-1 or cp1252) in the config."
+                    f"{source.path}: row {row}: byte 0x{bad} is not valid UTF-8. Remove the "
+                    "input's encoding: to let funnel detect it, or set the file's real one."
                 )
                 raise InputError(msg) from None
     msg = f"{source.path}: not valid UTF-8. Set the input's encoding: in the config."

@@ -12,15 +12,19 @@ from funnelcli.load import (
     Loaded,
     collect,
     date_formats,
+    date_order,
+    decimal_mark,
     file_label,
     flagged,
     keep_findings,
     open_table,
+    reading_findings,
     source_for,
 )
 from funnelcli.readers import MAYBE_SHORT, ROW
 
 RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
+RAW_DATE_END = "__raw_date_end"
 
 
 def load_spend(policy: Policy) -> Loaded | None:
@@ -40,16 +44,28 @@ def load_spend(policy: Policy) -> Loaded | None:
 
 def _load_file(policy: Policy, spec: InputSpec, loc: tuple[str | int, ...]) -> Loaded:
     source = source_for(policy, spec, loc)
-    frame = open_table(source, spec, SPEND_REQUIRED, "spend")
+    opened = open_table(source, spec, SPEND_REQUIRED, "spend")
+    frame = opened.frame
     schema = frame.collect_schema()
-    query = frame.select(_columns(policy, schema)).with_columns(file_label(source.name))
+    decimal = decimal_mark(opened, spec, "amount")
+    dayfirst = date_order(opened, spec, ["date", "date_end"], "spend")
+    query = frame.select(_columns(policy, schema, decimal)).with_columns(file_label(source.name))
     stamps = {"__stamp": (RAW_DATE, schema["date"])}
-    query = parse.with_timestamps(query, stamps, policy.timezone, date_formats(spec, "spend"))
-    query = query.with_columns(pl.col("__stamp").dt.date().alias("date")).drop("__stamp")
-    return _clean(collect(query, source), policy.currency)
+    if "date_end" in schema:
+        stamps["__stamp_end"] = (RAW_DATE_END, schema["date_end"])
+    formats = date_formats(spec, "spend")
+    query = parse.with_timestamps(query, stamps, policy.timezone, formats, dayfirst)
+    dates = {"date": "__stamp", "date_end": "__stamp_end"}
+    query = query.with_columns(
+        (pl.col(stamp).dt.date() if stamp in stamps else pl.lit(None, pl.Date)).alias(name)
+        for name, stamp in dates.items()
+    ).drop(list(stamps))
+    loaded = _clean(collect(query, opened.scanned), policy.currency)
+    loaded.findings += reading_findings(opened)
+    return loaded
 
 
-def _columns(policy: Policy, schema: pl.Schema) -> list[pl.Expr]:
+def _columns(policy: Policy, schema: pl.Schema, decimal: str) -> list[pl.Expr]:
     col = pl.col
     campaign = parse.normalise_campaign(col("campaign")) if "campaign" in schema else None
     currency = (
@@ -60,21 +76,24 @@ def _columns(policy: Policy, schema: pl.Schema) -> list[pl.Expr]:
         col(MAYBE_SHORT),
         parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
         (campaign if campaign is not None else pl.lit(None, pl.Categorical)).alias("campaign"),
-        parse.amount_micros(col("amount"), schema["amount"]).alias("micros"),
+        parse.amount_micros(col("amount"), schema["amount"], decimal).alias("micros"),
         (currency if currency is not None else pl.lit(None, pl.String)).alias(CURRENCY),
         col("date").alias(RAW_DATE),
         col("amount").cast(pl.String).alias(RAW_AMOUNT),
+        (col("date_end") if "date_end" in schema else pl.lit(None, pl.String)).alias(RAW_DATE_END),
     ]
 
 
 def _clean(raw: pl.DataFrame, currency: str) -> Loaded:
     total = raw.height
-    bad_date = pl.col("date").is_null()
+    end_given = parse.blank_to_null(pl.col(RAW_DATE_END)).is_not_null()
+    bad_end = end_given & (pl.col("date_end").is_null() | (pl.col("date_end") < pl.col("date")))
+    bad_date = pl.col("date").is_null() | bad_end
     bad_amount = pl.col("micros").is_null() & ~bad_date
     usable = raw.filter(~bad_date & pl.col("micros").is_not_null())
     other = pl.col(CURRENCY).is_not_null() & (pl.col(CURRENCY) != currency.upper())
     findings = keep_findings(
-        flagged(raw, "spend.bad_date", bad_date, pl.col(RAW_DATE), total=total),
+        flagged(raw, "spend.bad_date", bad_date, _dates_shown(), total=total),
         flagged(raw, "spend.bad_amount", bad_amount, pl.col(RAW_AMOUNT), total=total),
         flagged(
             usable, "spend.negative_amount", pl.col("micros") < 0, pl.col(RAW_AMOUNT), total=total
@@ -88,5 +107,43 @@ def _clean(raw: pl.DataFrame, currency: str) -> Loaded:
             context={"currency": currency},
         ),
     )
-    kept = usable.filter(~other).select(FILE, ROW, "date", "channel", "campaign", "micros")
-    return Loaded(kept, findings, rows_read=total)
+    kept = usable.filter(~other).select(
+        FILE, ROW, "date", "date_end", "channel", "campaign", "micros"
+    )
+    return Loaded(spread_over_days(kept), findings, rows_read=total)
+
+
+def _dates_shown() -> pl.Expr:
+    end = parse.blank_to_null(pl.col(RAW_DATE_END))
+    return (
+        pl.when(end.is_null())
+        .then(pl.col(RAW_DATE))
+        .otherwise(pl.format("{} to {}", pl.col(RAW_DATE).fill_null(""), end))
+    )
+
+
+def spread_over_days(spend: pl.DataFrame) -> pl.DataFrame:
+    """Rows that cover ``date`` … ``date_end`` become one row a day, the amount split evenly
+    in micro-units with the remainder on the last day (DESIGN §2 "Spend over a range")."""
+    ranged = pl.col("date_end").is_not_null() & (pl.col("date_end") > pl.col("date"))
+    if not spend.select(ranged.any()).item():
+        return spend.drop("date_end")
+    days = (pl.col("date_end") - pl.col("date")).dt.total_days() + 1
+    spread = (
+        spend.filter(ranged)
+        .with_columns(
+            pl.date_ranges("date", "date_end").alias("__day"),
+            (pl.col("micros") // days).alias("__each"),
+            (pl.col("micros") - pl.col("micros") // days * (days - 1)).alias("__last"),
+        )
+        .explode("__day")
+        .with_columns(
+            pl.when(pl.col("__day") == pl.col("date_end"))
+            .then(pl.col("__last"))
+            .otherwise(pl.col("__each"))
+            .alias("micros"),
+            pl.col("__day").alias("date"),
+        )
+        .select(spend.columns)
+    )
+    return pl.concat([spend.filter(~ranged), spread]).drop("date_end")

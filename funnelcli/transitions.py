@@ -14,10 +14,12 @@ from funnelcli.load import (
     Loaded,
     collect,
     date_formats,
+    date_order,
     file_label,
     flagged,
     keep_findings,
     open_table,
+    reading_findings,
     source_for,
 )
 from funnelcli.readers import MAYBE_SHORT, ROW
@@ -59,8 +61,10 @@ def load_transitions(policy: Policy, leads: pl.DataFrame) -> Loaded:
 def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
     source = source_for(policy, spec, loc)
     required = tuple(c for c in TRANSITIONS_REQUIRED if not (spec.stage and c == "stage"))
-    frame = open_table(source, spec, required, "transitions")
+    opened = open_table(source, spec, required, "transitions")
+    frame = opened.frame
     schema = frame.collect_schema()
+    dayfirst = date_order(opened, spec, ["entered_at"], "transitions")
     stage_raw = pl.lit(spec.stage) if spec.stage else pl.col("stage").cast(pl.String)
     query = frame.select(
         pl.col(ROW),
@@ -70,13 +74,16 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
         pl.col("entered_at").alias(RAW_ENTERED),
     ).with_columns(file_label(source.name))
     stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
-    query = parse.with_timestamps(query, stamps, policy.timezone, date_formats(spec, "transitions"))
-    raw = collect(query, source)
+    formats = date_formats(spec, "transitions")
+    query = parse.with_timestamps(query, stamps, policy.timezone, formats, dayfirst)
+    raw = collect(query, opened.scanned)
     spelling = parse.blank_to_null(pl.col("cell")).str.to_lowercase()
     # A categorical: four bytes a row to spread to every entry, where text is copied per row.
     looked_up = spelling.replace_strict(stage_lookup(policy), default=None)
     stage = looked_up.cast(pl.Categorical).alias("stage")
-    return _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
+    loaded = _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
+    loaded.findings += reading_findings(opened)
+    return loaded
 
 
 def _clean(raw: pl.DataFrame) -> Loaded:

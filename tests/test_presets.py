@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from funnelcli.scaffold import starter_text
-from tests.conftest import BASE_POLICY, Project, invoke, report_json, row
+from tests.conftest import BASE_POLICY, Project, invoke, report_json, row, warning
 
 FIXTURES = Path(__file__).parent / "fixtures" / "presets"
 
@@ -64,7 +64,11 @@ def test_salesforce_leads_and_lead_history(tmp_path: Path) -> None:
     assert stages["contacted"]["days"]["median"] == pytest.approx((1.03125 + 1.763888889) / 2)
     assert stages["converted"]["days"]["median"] == pytest.approx(6.270833333)
     assert [r["group"]["channel"] for r in report["rows"]] == ["paid_search", "referral", "web"]
-    assert report["warnings"] == []
+    # No day above 12 in these US dates: the preset's usual order, and the report says so.
+    assert [w["code"] for w in report["warnings"]] == ["input.detected"]
+    assert [e["value"] for e in report["warnings"][0]["examples"]] == [
+        "dates month-first (the salesforce preset's usual order; no value proves either)"
+    ] * 2
 
 
 def test_pipedrive_deals_export(tmp_path: Path) -> None:
@@ -112,10 +116,11 @@ def test_two_spend_files_and_a_date_format_of_your_own(project: Project) -> None
     )
     project.policy(policy)
     report = report_json(project)
-    # "5,5" is not an amount funnel reads (a thousands comma?): dropped and reported.
-    assert report["total"]["spend"] == 10.0
-    assert [w["code"] for w in report["warnings"] if w["code"].startswith("spend.")] == [
-        "spend.bad_amount"
+    # "5,5" proves a decimal comma in more.csv (and the ';' delimiter is detected anyway).
+    assert report["total"]["spend"] == 15.5
+    detected = warning(report, "input.detected")["examples"]
+    assert detected == [
+        {"file": "more.csv", "row": None, "value": "decimal comma (proven by '5,5')"}
     ]
 
 

@@ -1,0 +1,313 @@
+"""What a text export is, found from its bytes: compression, encoding, delimiter, line
+endings, title and footer lines. Never a guess: what cannot be decided is an InputError
+naming the option that decides it.
+
+The result says whether polars can read the file as it is (the fast path for big UTF-8
+exports) or needs the text this module prepared (transcoded, line endings unified, footer
+cut), and what was detected, for the ``input.detected`` finding.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from funnelcli.errors import InputError
+
+DELIMITERS = (",", ";", "\t", "|")
+# Files up to this size are checked whole for UTF-8 (about a second per GB); bigger ones by
+# their first megabyte, with the full read still failing clearly on a bad byte later.
+WHOLE_CHECK = 256 << 20
+HEAD = 1 << 20
+FOOTER_MAX_LINES = 12
+_MAGIC = {
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"7z\xbc\xaf\x27\x1c": "7z",
+    b"Rar!": "rar",
+}
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+WESTERN = ("cp1252", "iso8859_15", "latin_1")
+
+
+@dataclass
+class Text:
+    """A text table ready for polars: ``data`` (UTF-8 bytes) or None to read ``path``."""
+
+    data: bytes | None
+    delimiter: str
+    header: list[str]
+    notes: list[str] = field(default_factory=list)  # what was detected, for input.detected
+
+
+def kind_of(path: Path) -> str:
+    """``parquet``, ``excel`` or ``text``, by the file's first bytes, then its name."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    suffix = path.suffix.lower()
+    if head.startswith(b"PAR1") or suffix in (".parquet", ".pq"):
+        return "parquet"  # a .parquet file that is not one fails there, with that said
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods") and not head.startswith(b"\x1f\x8b"):
+        return "excel"
+    if head.startswith(b"\xd0\xcf\x11\xe0") or (
+        head.startswith(b"PK\x03\x04") and _is_workbook(path)
+    ):
+        return "excel"
+    if head.startswith(b"PK\x03\x04"):
+        msg = f"{path}: is a zip archive, not a table. Unzip it and point the input at the file."
+        raise InputError(msg)
+    return "text"
+
+
+def _is_workbook(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+    return "xl/workbook.xml" in names or "content.xml" in names
+
+
+def read_text(
+    path: Path,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    skip_rows: int,
+    label: str,
+) -> Text:
+    """Detect and prepare a text table (see the module docstring)."""
+    raw, notes = _raw_bytes(path)
+    text_bytes, enc_note = _to_utf8(path, raw, encoding, label)
+    notes += enc_note
+    text = text_bytes.decode("utf-8-sig") if text_bytes is not None else _head_text(path, raw)
+    if "\r" in text and _has_lone_cr(text):
+        # Old Mac "CSV": every line ends in a lone CR. polars only knows \n, so unify.
+        if text_bytes is None:
+            text_bytes = _whole(path, raw)
+            text = text_bytes.decode("utf-8-sig")
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        text_bytes = text.encode("utf-8")
+        notes.append("line endings CR")
+    lines = text.split("\n", skip_rows + 1)
+    if len(lines) <= skip_rows or not lines[skip_rows].strip():
+        msg = f"{path}: the file is empty; it needs a header row (and data rows)."
+        raise InputError(msg)
+    sep = delimiter or _delimiter(lines[skip_rows])
+    if delimiter is None and sep != ",":
+        notes.append(f"delimiter {_show(sep)}")
+    header = _header_cells(path, text, sep, skip_rows)
+    cut = _footer(text_bytes if text_bytes is not None else _tail(path), sep, len(header))
+    if cut is not None:
+        kept, dropped = cut
+        if text_bytes is None:
+            text_bytes = _whole(path, raw)
+            kept = _footer(text_bytes, sep, len(header))[0]  # type: ignore[index]
+        text_bytes = text_bytes[:kept]
+        notes.append(f"{dropped} footer lines dropped")
+    return Text(text_bytes, sep, header, notes)
+
+
+def _raw_bytes(path: Path) -> tuple[bytes | None, list[str]]:
+    """The file's bytes when they must be held (compressed), else None; refuses other
+    compressed and binary content."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            return gzip.decompress(path.read_bytes()), ["gzip"]
+        except (OSError, EOFError, zlib.error) as err:
+            msg = f"{path}: a gzip file that cannot be decompressed ({err}). Export it again."
+            raise InputError(msg) from None
+    for magic, name in _MAGIC.items():
+        if head.startswith(magic):
+            msg = (
+                f"{path}: is {name}-compressed. funnel reads plain and gzip-compressed "
+                f"files: decompress it first (e.g. with {name if name != '7z' else '7z x'})."
+            )
+            raise InputError(msg)
+    return None, []
+
+
+def _whole(path: Path, raw: bytes | None) -> bytes:
+    return raw if raw is not None else path.read_bytes()
+
+
+def _to_utf8(
+    path: Path, raw: bytes | None, encoding: str | None, label: str
+) -> tuple[bytes | None, list[str]]:
+    """(UTF-8 bytes, or None when the file is UTF-8 and polars can read it as is; notes)."""
+    size = len(raw) if raw is not None else path.stat().st_size
+    sample = (
+        raw if raw is not None else _read_head(path, WHOLE_CHECK if size <= WHOLE_CHECK else HEAD)
+    )
+    bom = next((name for mark, name in _BOMS if sample.startswith(mark)), None)
+    if encoding is not None:
+        return _forced(path, raw, sample, encoding, bom=bom, label=label)
+    if bom == "utf-16":
+        return _decode(path, _whole(path, raw), "utf-16", label), ["encoding UTF-16"]
+    if b"\x00" in sample[:4096]:
+        _refuse_nul(path, sample)
+    try:
+        sample.decode("utf-8-sig") if size <= WHOLE_CHECK else _decode_head(sample)
+    except UnicodeDecodeError:
+        name = _western(sample)
+        return _decode(path, _whole(path, raw), name, label), [f"encoding {name}"]
+    return raw, []
+
+
+def _forced(
+    path: Path, raw: bytes | None, sample: bytes, encoding: str, *, bom: str | None, label: str
+) -> tuple[bytes | None, list[str]]:
+    name = codecs.lookup(encoding).name
+    if bom == "utf-16" and "utf_16" not in name and "utf-16" not in name:
+        msg = (
+            f"{path}: starts with a UTF-16 byte-order mark, but {label} sets encoding "
+            f"{encoding!r}. Remove encoding: (funnel detects UTF-16) or set it to utf-16."
+        )
+        raise InputError(msg)
+    if "utf" not in name and b"\x00" in sample[:4096]:
+        msg = (
+            f"{path}: has NUL bytes, which {encoding!r} text never has (UTF-16, or not a "
+            f"text file). Remove {label}.encoding to let funnel detect it."
+        )
+        raise InputError(msg)
+    if name in ("utf-8", "utf_8") and raw is None:
+        return None, []
+    return _decode(path, _whole(path, raw), name, label), []
+
+
+def _decode(path: Path, data: bytes, encoding: str, label: str) -> bytes:
+    try:
+        return data.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError as err:
+        row = data[: err.start].count(b"\n")
+        msg = (
+            f"{path}: row {row}: bytes that are not valid {encoding}. Set "
+            f"{label}.encoding to the file's real encoding, or remove it to let funnel detect it."
+        )
+        raise InputError(msg) from None
+
+
+def _decode_head(sample: bytes) -> None:
+    """UTF-8 check of a cut sample: a character split at the cut is not an error."""
+    codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+
+
+def _western(sample: bytes) -> str:
+    """The single-byte Western encoding a charset detector finds (DESIGN: Windows-1252
+    family); a byte Windows-1252 leaves undefined falls back to Latin-1."""
+    # Imported here: only non-UTF-8 files need it, and it costs start-up time otherwise.
+    from charset_normalizer import from_bytes  # noqa: PLC0415
+
+    best = from_bytes(sample[:HEAD], cp_isolation=list(WESTERN)).best()
+    name = best.encoding if best is not None else "cp1252"
+    try:
+        sample.decode(name)
+    except UnicodeDecodeError:
+        name = "latin_1"
+    return {"cp1252": "windows-1252", "latin_1": "latin-1", "iso8859_15": "iso-8859-15"}.get(
+        name, name
+    )
+
+
+def _refuse_nul(path: Path, sample: bytes) -> None:
+    even, odd = sample[0:4096:2].count(0), sample[1:4096:2].count(0)
+    half = len(sample[:4096]) // 4
+    if odd > half or even > half:
+        order = "little" if odd > even else "big"
+        msg = (
+            f"{path}: looks like UTF-16 ({order}-endian) without a byte-order mark. Set "
+            f"encoding: utf-16-{'le' if order == 'little' else 'be'} on the input."
+        )
+    else:
+        msg = f"{path}: is a binary file, not a CSV/TSV export (it has NUL bytes)."
+    raise InputError(msg)
+
+
+def _read_head(path: Path, size: int) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(size)
+
+
+def _head_text(path: Path, raw: bytes | None) -> str:
+    data = raw if raw is not None else _read_head(path, HEAD)
+    return codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(data, final=False)
+
+
+def _tail(path: Path, size: int = 1 << 16) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        end = handle.tell()
+        handle.seek(max(0, end - size))
+        return handle.read()
+
+
+def _has_lone_cr(text: str) -> bool:
+    at = text.find("\r")
+    return at >= 0 and text[at + 1 : at + 2] != "\n"
+
+
+def _delimiter(line: str) -> str:
+    """The delimiter of the header line: the most frequent of , ; tab | outside quotes."""
+    bare, quoted = [], False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted:
+            bare.append(char)
+    counts = {d: bare.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _header_cells(path: Path, text: str, sep: str, skip_rows: int) -> list[str]:
+    rows = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
+        for _ in range(skip_rows):
+            next(rows, None)
+        first = next(rows, None)
+    except csv.Error as err:
+        msg = f"{path}: the header row cannot be read as CSV ({err}). Fix the export."
+        raise InputError(msg) from None
+    if not first:
+        msg = f"{path}: the file is empty; it needs a header row (and data rows)."
+        raise InputError(msg)
+    return first
+
+
+def _footer(data: bytes, sep: str, width: int) -> tuple[int, int] | None:
+    """(byte offset where the footer starts, its line count), when the data ends with a
+    blank line followed by a few one-cell lines (Salesforce: report name, copyright,
+    "Confidential Information", "Generated By: …", company). ``data`` may be the tail."""
+    if width < 2:
+        return None
+    body = data.rstrip(b"\r\n")
+    lines = body.split(b"\n")[-(FOOTER_MAX_LINES + 2) :]
+    blank = next((i for i in range(len(lines) - 1, -1, -1) if not lines[i].strip(b"\r \t")), None)
+    if blank is None or blank == len(lines) - 1:
+        return None
+    footer = lines[blank + 1 :]
+    for line in footer:
+        text = line.decode("utf-8", errors="replace")
+        cells = next(csv.reader([text], delimiter=sep), [])
+        if len([c for c in cells if c.strip()]) > 1:
+            return None
+    tail_len = sum(len(x) + 1 for x in lines[blank:]) - 1
+    start = len(body) - tail_len
+    return start, len(footer)
+
+
+def _show(sep: str) -> str:
+    return {"\t": "tab", ",": "','", ";": "';'", "|": "'|'"}[sep]
