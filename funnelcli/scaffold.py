@@ -8,13 +8,13 @@ from pathlib import Path
 from funnelcli.errors import UsageError
 
 FILENAME = "funnel.yaml"
-CRM_PRESETS = ("hubspot", "salesforce", "pipedrive")
+CRM_PRESETS = ("hubspot", "salesforce", "salesforce_opportunity", "pipedrive")
 SPEND_PRESETS = {
     "google_ads": (
         "google-ads-campaigns.csv",
         "Day, Campaign, Cost; skips the title and Total rows",
     ),
-    "meta": ("meta-ads.csv", "Day, Campaign name, Amount spent (USD|EUR|…)"),
+    "meta": ("meta-ads.csv", "Day or Reporting starts/ends, Campaign name, Amount spent (XXX)"),
 }
 
 
