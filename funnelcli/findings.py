@@ -93,6 +93,13 @@ _CHECKS = [
         "spend.mixed_currency", "error", "{n} spend rows in {file} are not in {currency}; excluded."
     ),
     _c(
+        "spend.summary_row",
+        "error",
+        "{n} spend rows in {file} have a blank or 'Total' name and the amount of the other rows "
+        "of their dates together: a platform's summary row, which counts the money twice. "
+        "Drop it from the export (the google_ads and meta presets do).",
+    ),
+    _c(
         "spend.channel_without_leads",
         "warning",
         "{n} spend channels have no leads: money that bought nothing, or a channel to alias.",

@@ -6,6 +6,7 @@ import polars as pl
 
 from funnelcli import parse
 from funnelcli.config import InputSpec, Policy, input_specs
+from funnelcli.findings import Finding
 from funnelcli.load import (
     FILE,
     SPEND_REQUIRED,
@@ -107,10 +108,35 @@ def _clean(raw: pl.DataFrame, currency: str) -> Loaded:
             context={"currency": currency},
         ),
     )
+    findings += keep_findings(summary_rows(usable, total))
     kept = usable.filter(~other).select(
         FILE, ROW, "date", "date_end", "channel", "campaign", "micros"
     )
     return Loaded(spread_over_days(kept), findings, rows_read=total)
+
+
+MAX_SUMMARY_CANDIDATES = 1000
+
+
+def summary_rows(spend: pl.DataFrame, total: int) -> Finding | None:
+    """``spend.summary_row``: a row with a blank or ``Total…`` name (campaign, or channel)
+    whose amount equals the sum of the other rows within its date range — a platform's
+    total exported as if it were spend, which would count the money twice."""
+    named_total = pl.col("campaign").cast(pl.String).str.starts_with("total") | pl.col(
+        "channel"
+    ).cast(pl.String).str.starts_with("total")
+    candidate = pl.col("campaign").is_null() | named_total
+    frame = spend.with_columns(pl.coalesce("date_end", "date").alias("__to"))
+    rows, others = frame.filter(candidate), frame.filter(~candidate)
+    if rows.height == 0 or others.height == 0 or rows.height > MAX_SUMMARY_CANDIDATES:
+        return None
+    sums = [
+        others.filter(pl.col("date").is_between(start, end))["micros"].sum()
+        for start, end in rows.select("date", "__to").iter_rows()
+    ]
+    rows = rows.with_columns(pl.Series("__others", sums, dtype=pl.Int64))
+    hit = pl.col("__others") == pl.col("micros")
+    return flagged(rows, "spend.summary_row", hit, pl.col(RAW_AMOUNT), total=total)
 
 
 def _dates_shown() -> pl.Expr:

@@ -323,3 +323,21 @@ def test_unreadable_content_is_exit_3_with_what_it_is(
     run = _funnel("report", "-c", project.config)
     assert run.returncode == 3, run.stderr
     assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_summary_row_without_a_preset_is_flagged(project: Project) -> None:
+    # 150.40 + 1,049.60 = 1,200.00: the blank-named first row is Meta's summary; read without
+    # the preset it would double the spend, so check fails on it (spend.summary_row, error).
+    project.write("leads.csv", "lead_id,created_at,channel\nA,2026-03-09,Meta Ads\n")
+    project.write(
+        "spend.csv",
+        "date,date_end,channel,campaign,amount\n"
+        "2026-03-01,2026-03-31,Meta Ads,,1200.00\n"
+        "2026-03-09,,Meta Ads,retarget,150.40\n"
+        "2026-03-10,,Meta Ads,retarget,1049.60\n",
+    )
+    run = invoke("check", "-c", project.config, "--format", "json")
+    assert run.exit_code == 1
+    found = next(f for f in run.json()["findings"] if f["id"] == "spend.summary_row")
+    assert (found["severity"], found["count"]) == ("error", 1)
+    assert found["examples"] == [{"file": "spend.csv", "row": 1, "value": "1200.00"}]
