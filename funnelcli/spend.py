@@ -120,8 +120,9 @@ MAX_SUMMARY_CANDIDATES = 1000
 
 def summary_rows(spend: pl.DataFrame, total: int) -> Finding | None:
     """``spend.summary_row``: a row with a blank or ``Total…`` name (campaign, or channel)
-    whose amount equals the sum of the other rows within its date range — a platform's
-    total exported as if it were spend, which would count the money twice."""
+    whose amount equals the sum of two or more other rows of its channel within its date
+    range — a platform's total exported as if it were spend, which would count the money
+    twice."""
     named_total = pl.col("campaign").cast(pl.String).str.starts_with("total") | pl.col(
         "channel"
     ).cast(pl.String).str.starts_with("total")
@@ -130,13 +131,17 @@ def summary_rows(spend: pl.DataFrame, total: int) -> Finding | None:
     rows, others = frame.filter(candidate), frame.filter(~candidate)
     if rows.height == 0 or others.height == 0 or rows.height > MAX_SUMMARY_CANDIDATES:
         return None
-    sums = [
-        others.filter(pl.col("date").is_between(start, end))["micros"].sum()
-        for start, end in rows.select("date", "__to").iter_rows()
-    ]
+    sums = [_others_sum(others, *key) for key in rows.select("channel", "date", "__to").iter_rows()]
     rows = rows.with_columns(pl.Series("__others", sums, dtype=pl.Int64))
     hit = pl.col("__others") == pl.col("micros")
     return flagged(rows, "spend.summary_row", hit, pl.col(RAW_AMOUNT), total=total)
+
+
+def _others_sum(others: pl.DataFrame, channel: str, start: object, end: object) -> int | None:
+    """The amount of the same channel's other rows within ``start`` … ``end``; None for
+    fewer than two rows (one row equal to another is a coincidence, not a total)."""
+    inside = others.filter((pl.col("channel") == channel) & pl.col("date").is_between(start, end))
+    return int(inside["micros"].sum()) if inside.height >= 2 else None
 
 
 def _dates_shown() -> pl.Expr:

@@ -341,3 +341,15 @@ def test_a_summary_row_without_a_preset_is_flagged(project: Project) -> None:
     found = next(f for f in run.json()["findings"] if f["id"] == "spend.summary_row")
     assert (found["severity"], found["count"]) == ("error", 1)
     assert found["examples"] == [{"file": "spend.csv", "row": 1, "value": "1200.00"}]
+
+
+def test_a_blank_campaign_row_equal_to_one_other_row_is_not_a_summary(project: Project) -> None:
+    project.write("leads.csv", "lead_id,created_at,channel\nA,2026-03-09,web\n")
+    project.write(
+        "spend.csv",
+        "date,channel,campaign,amount\n2026-03-09,web,,10\n2026-03-09,web,spring,10\n"
+        "2026-03-09,ads,x,5\n2026-03-09,ads,y,5\n",
+    )
+    report = report_json(project)
+    assert report["total"]["spend"] == 30.0
+    assert "spend.summary_row" not in {w["code"] for w in report["warnings"]}
