@@ -203,7 +203,7 @@ def _emit_report(result: Report, fmt: ReportFormat, output: Path | None) -> None
         return
     renderers = {"json": json_render, "csv": csv_render, "markdown": md_render, "html": html_render}
     renderer = renderers.get(fmt.value)
-    text = renderer.render(result) if renderer else table_render.render_text(result, REPORT_WIDTH)
+    text = renderer.render(result) if renderer else table_render.render_text(result)
     write_text(text, output)
 
 
@@ -307,7 +307,7 @@ def _emit(renderable: Any, output: Path | None) -> None:
     if output is None and sys.stdout.isatty():
         Console().print(renderable)
         return
-    write_text(table_render.plain(renderable, REPORT_WIDTH), output)
+    write_text(table_render.plain(renderable), output)
 
 
 @app.command()

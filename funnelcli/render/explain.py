@@ -15,6 +15,7 @@ from rich.text import Text
 from funnelcli.explain import Explanation, RuleInsight
 from funnelcli.render import fmt
 from funnelcli.render.csv import safe_cell
+from funnelcli.render.fit import Fitted
 from funnelcli.render.sections import short
 
 
@@ -81,7 +82,7 @@ def explanation_json(e: Explanation) -> str:
 
 def rules_table(insights: list[RuleInsight], stages: list[tuple[str, str]]) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("rule", overflow="fold", min_width=24, ratio=1)
+    table.add_column("rule", overflow="fold", min_width=24, max_width=48)
     table.add_column("points", justify="right", no_wrap=True)
     table.add_column("fires on", justify="right", no_wrap=True)
     for stage, name in stages:
@@ -99,7 +100,7 @@ def rules_table(insights: list[RuleInsight], stages: list[tuple[str, str]]) -> R
         "rule picks leads that convert better. Not causal: rules overlap.",
         style="dim",
     )
-    return Group(table, note)
+    return Group(Fitted(table, keep=1), note)
 
 
 def rules_csv(insights: list[RuleInsight], stages: list[tuple[str, str]]) -> str:

@@ -12,6 +12,7 @@ from rich.text import Text
 from funnelcli.findings import Finding
 from funnelcli.model import Report
 from funnelcli.render import fmt
+from funnelcli.render.fit import Fitted, natural_width
 from funnelcli.render.sections import (
     Cell,
     Section,
@@ -34,16 +35,31 @@ TONES = {
 }
 
 
-def render_text(report: Report, width: int) -> str:
+TEXT_WIDTH = 100  # prose wraps here off a terminal; tables take the width they need
+
+
+def render_text(report: Report, width: int | None = None) -> str:
     """The report as plain text (no colour), for pipes and --output files."""
     return plain(renderable(report), width)
 
 
-def plain(renderable: RenderableType, width: int) -> str:
-    """Any rich renderable as plain text (no colour, no terminal codes)."""
+def plain(renderable: RenderableType, width: int | None = None) -> str:
+    """Any rich renderable as plain text (no colour, no terminal codes). Without ``width``
+    (off a terminal), as wide as its widest table, so that no table is stacked or cut."""
     buf = io.StringIO()
-    Console(file=buf, width=width, color_system=None, force_terminal=False).print(renderable)
+    console = Console(file=buf, width=TEXT_WIDTH, color_system=None, force_terminal=False)
+    if width is None:
+        width = max(TEXT_WIDTH, _widest_table(console, renderable))
+    console.width = width
+    console.print(renderable)
     return buf.getvalue()
+
+
+def _widest_table(console: Console, renderable: RenderableType) -> int:
+    parts = renderable.renderables if isinstance(renderable, Group) else [renderable]
+    tables = [p.table if isinstance(p, Fitted) else p for p in parts]
+    widths = [natural_width(console, console.options, t) for t in tables if isinstance(t, Table)]
+    return max(widths, default=0)
 
 
 def renderable(report: Report) -> RenderableType:
@@ -76,7 +92,7 @@ def _header(report: Report) -> Text:
     return text
 
 
-def _overview(report: Report) -> Table:
+def _overview(report: Report) -> Fitted:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     columns = overview_columns(report)
     table.add_column(columns[0], no_wrap=True)
@@ -89,7 +105,7 @@ def _overview(report: Report) -> Table:
         share = min(1.0, total.stages[stage].count / entry) if entry else 0.0
         width = NARROW_BAR if report.compare or report.targets else BAR_WIDTH
         table.add_row(_cell(cells[0]), _bar(share, width), *[_cell(c) for c in cells[1:]])
-    return table
+    return Fitted(table, keep=2)
 
 
 def _title(text: str) -> Text:
@@ -101,7 +117,7 @@ def _bar(share: float, width: int) -> Text:
     return Text("█" * full + "·" * (width - full), style="cyan")
 
 
-def _section(section: Section) -> Table:
+def _section(section: Section) -> Fitted:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     label_width = min(28, max(len(r[0].text) for r in section.rows))
     for i, col in enumerate(section.columns):
@@ -111,7 +127,7 @@ def _section(section: Section) -> Table:
     for row in section.rows[:-1]:
         table.add_row(*[_cell(c) for c in row])
     table.add_row(*[_cell(c) for c in section.rows[-1]], style="bold", end_section=True)
-    return table
+    return Fitted(table, keep=section.numeric_from)
 
 
 def render_warnings(console: Console, warnings: list[Finding]) -> None:
