@@ -82,7 +82,7 @@ def explanation_json(e: Explanation) -> str:
 
 def rules_table(insights: list[RuleInsight], stages: list[tuple[str, str]]) -> RenderableType:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("rule", overflow="fold", min_width=24, max_width=48)
+    table.add_column("rule", overflow="fold", min_width=24, ratio=1)
     table.add_column("points", justify="right", no_wrap=True)
     table.add_column("fires on", justify="right", no_wrap=True)
     for stage, name in stages:

@@ -34,7 +34,8 @@ class Fitted:
         return Measurement.get(console, options, self.table)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        if natural_width(console, options, self.table) <= options.max_width:
+        every = list(range(len(self.table.columns)))
+        if _needed(console, options, self.table, every) <= options.max_width:
             yield self.table
             return
         for i, part in enumerate(self._parts(console, options)):
@@ -46,8 +47,8 @@ class Fitted:
         keep = list(range(min(self.keep, len(self.table.columns))))
         chunk: list[int] = []
         for index in range(len(keep), len(self.table.columns)):
-            wider = _sub(self.table, [*keep, *chunk, index])
-            if chunk and natural_width(console, options, wider) > options.max_width:
+            wider = [*keep, *chunk, index]
+            if chunk and _needed(console, options, self.table, wider) > options.max_width:
                 yield _sub(self.table, [*keep, *chunk])
                 chunk = []
             chunk.append(index)
@@ -55,8 +56,16 @@ class Fitted:
             yield _sub(self.table, [*keep, *chunk])
 
 
-def _sub(table: Table, columns: list[int]) -> Table:
-    """A table of the given columns of ``table``, same look, same rows."""
+def _needed(console: Console, options: ConsoleOptions, table: Table, columns: list[int]) -> int:
+    """The least width at which these columns show every cell whole: wrapping columns
+    (prose such as a rule's text) may fold down to their ``min_width``; the others, the
+    figures, need their whole width."""
+    return natural_width(console, options, _sub(table, columns, squeeze=True))
+
+
+def _sub(table: Table, columns: list[int], *, squeeze: bool = False) -> Table:
+    """A table of the given columns of ``table``, same look, same rows; ``squeeze``: its
+    wrapping columns at their least width."""
     part = Table(
         box=table.box,
         pad_edge=table.pad_edge,
@@ -72,6 +81,7 @@ def _sub(table: Table, columns: list[int]) -> Table:
             justify=col.justify,
             no_wrap=col.no_wrap,
             min_width=col.min_width,
+            max_width=col.min_width if squeeze and not col.no_wrap else col.max_width,
             overflow=col.overflow,
             style=col.style,
         )
