@@ -214,6 +214,10 @@ def check(
     fmt: Annotated[CheckFormat, typer.Option("--format", "-f")] = CheckFormat.table,
     output: OutputOpt = None,
     targets: Annotated[bool, typer.Option(help="Also fail on a missed target.")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="Check as exported at the end of this day (YYYY-MM-DD, yesterday)."),
+    ] = None,
 ) -> None:
     """Data-quality gate: exit 1 when any finding is an error (see DESIGN.md §6)."""
 
@@ -221,7 +225,7 @@ def check(
         if output is not None:
             check_writable(output)
         with progress(stderr, enabled=True) as step:
-            result = run_check(config, targets=targets, step=step)
+            result = run_check(config, targets=targets, as_of=as_of, step=step)
         if fmt is CheckFormat.table and output is None and sys.stdout.isatty():
             Console().print(check_render.renderable(result))
         else:

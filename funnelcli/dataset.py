@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -32,18 +33,21 @@ class Dataset:
     lead_columns: list[str]  # every column of the leads file (canonical names)
 
 
-def load_dataset(policy: Policy, extras: set[str], step: Step = quiet) -> Dataset:
+def load_dataset(
+    policy: Policy, extras: set[str], step: Step = quiet, as_of: dt.date | None = None
+) -> Dataset:
     """Read every input once; ``extras`` are the lead columns rules and ``--by`` need.
 
-    ``step`` is told what is being done next (the CLI shows it as progress)."""
+    ``step`` is told what is being done next (the CLI shows it as progress). ``as_of``:
+    every event dated after that day is set aside as the files are read (point in time)."""
     step(f"reading leads ({policy.resolve(policy.inputs.leads).name})")
-    leads = load_leads(policy, extras)
+    leads = load_leads(policy, extras, as_of)
     if policy.inputs.spend_inputs():
         names = ", ".join(policy.resolve(s).name for s in policy.inputs.spend_inputs())
         step(f"reading spend ({names})")
-    spend = load_spend(policy)
+    spend = load_spend(policy, as_of)
     step(f"reading stage transitions of {leads.frame.height:,} leads")
-    trans = load_transitions(policy, leads.frame)
+    trans = load_transitions(policy, leads.frame, as_of)
     # Each entry gets its lead's position in the leads frame (LEAD_KEY): later steps then
     # group by integers instead of id strings, and place per-lead results by position.
     joined = _with_leads(trans.frame, leads.frame.select("lead_id", "created_at"))

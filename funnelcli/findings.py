@@ -155,6 +155,12 @@ _CHECKS = [
         "decimal mark, footer); the examples say which. Set them on the input to fix them.",
     ),
     _c(
+        "input.after_as_of",
+        "info",
+        "{n} rows and values dated after {as_of} were set aside: the report is as if the "
+        "exports were made at the end of that day.",
+    ),
+    _c(
         "input.header_names",
         "info",
         "{n} header names in {file} are blank or repeated, in columns funnel does not read; "

@@ -237,6 +237,15 @@ def _summary_rows(preset: Preset, names: list[str]) -> list[pl.Expr]:
     return masks
 
 
+def set_aside(name: str, count: int, as_of: object) -> list[Finding]:
+    """``input.after_as_of`` for ``count`` rows or values of file ``name`` dated after
+    ``as_of`` (none when there are none)."""
+    if not count:
+        return []
+    example = Example(name, None, f"{count:,} after {as_of}")
+    return [Finding("input.after_as_of", count, [example], context={"as_of": str(as_of)})]
+
+
 def reading_findings(opened: Opened) -> list[Finding]:
     """``input.detected`` (what detection decided) and ``input.header_names`` for a file."""
     scanned = opened.scanned

@@ -56,7 +56,12 @@ class Prepared:
 
 
 def prepare(
-    policy: Policy, extra_columns: Iterable[str] = (), step: Step = quiet, *, rules: bool = False
+    policy: Policy,
+    extra_columns: Iterable[str] = (),
+    step: Step = quiet,
+    *,
+    rules: bool = False,
+    as_of: dt.date | None = None,
 ) -> Prepared:
     """Read the inputs of a validated policy, compile the rules, qualify every lead once (the
     report, the checks and `score` all read that one frame).
@@ -65,7 +70,7 @@ def prepare(
     so that each lead is held once; ``rules`` keeps the columns the rules read, for the
     commands that show them (``score``)."""
     extra = sorted(set(extra_columns))
-    data = load_dataset(policy, referenced_fields(policy) | set(extra), step)
+    data = load_dataset(policy, referenced_fields(policy) | set(extra), step, as_of)
     compiled = compile_policy(policy, data.leads.schema)
     step(f"qualifying {data.leads.height:,} leads")
     # Carry only what reports, checks and `score` read, not every column the rules used.
@@ -108,7 +113,9 @@ def run_report(
     window = last(span, as_of) if span else Window(query.since, query.until)
     query = replace(query, since=window.since, until=window.until, as_of=as_of)
     against = _comparison(summary.compare, window, span)
-    ready = prepare(policy, {c for c in query.by if c != PERIOD}, step)
+    # An explicit --as-of is a point in time: later events are set aside as files are read.
+    cut = as_of if summary.as_of is not None else None
+    ready = prepare(policy, {c for c in query.by if c != PERIOD}, step, as_of=cut)
     if strict:
         refuse_dropped_rows(ready.data.findings)
     check_groups(query, ready.data.lead_columns)
@@ -167,10 +174,19 @@ def _series(
 
 
 def run_check(
-    config: Path, *, targets: bool = False, now: dt.datetime | None = None, step: Step = quiet
+    config: Path,
+    *,
+    targets: bool = False,
+    as_of: str | None = None,
+    now: dt.datetime | None = None,
+    step: Step = quiet,
 ) -> CheckResult:
-    """All data-quality findings; with ``targets``, also the policy's targets on the report."""
-    ready = prepare(load_policy(config), step=step)
+    """All data-quality findings; with ``targets``, also the policy's targets on the report.
+    ``as_of``: check the data as exported at the end of that day (later events set aside)."""
+    policy = load_policy(config)
+    now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(policy.timezone))
+    day = parse_as_of(as_of, now.date()) if as_of is not None else None
+    ready = prepare(policy, step=step, as_of=day)
     step("checking data quality")
     findings = _findings(ready, now)
     if targets:

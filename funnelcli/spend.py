@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from funnelcli import parse
@@ -20,6 +22,7 @@ from funnelcli.load import (
     keep_findings,
     open_table,
     reading_findings,
+    set_aside,
     source_for,
 )
 from funnelcli.readers import MAYBE_SHORT, ROW
@@ -28,11 +31,14 @@ RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
 RAW_DATE_END = "__raw_date_end"
 
 
-def load_spend(policy: Policy) -> Loaded | None:
+def load_spend(policy: Policy, as_of: dt.date | None = None) -> Loaded | None:
     """Spend rows in the config's currency: ``date`` (Date), ``channel``, ``campaign``,
-    ``micros`` (Int64 millionths). None when the config has no spend input."""
+    ``micros`` (Int64 millionths). None when the config has no spend input. Rows (and days
+    of a range) after ``as_of`` are set aside before they are checked."""
     parts = [
-        _load_file(policy, spec, loc) for loc, kind, spec in input_specs(policy) if kind == "spend"
+        _load_file(policy, spec, loc, as_of)
+        for loc, kind, spec in input_specs(policy)
+        if kind == "spend"
     ]
     if not parts:
         return None
@@ -43,7 +49,9 @@ def load_spend(policy: Policy) -> Loaded | None:
     return Loaded(frame, findings, rows_read=sum(p.rows_read for p in parts))
 
 
-def _load_file(policy: Policy, spec: InputSpec, loc: tuple[str | int, ...]) -> Loaded:
+def _load_file(
+    policy: Policy, spec: InputSpec, loc: tuple[str | int, ...], as_of: dt.date | None
+) -> Loaded:
     source = source_for(policy, spec, loc)
     opened = open_table(source, spec, SPEND_REQUIRED, "spend")
     frame = opened.frame
@@ -61,8 +69,17 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple[str | int, ...]) -> L
         (pl.col(stamp).dt.date() if stamp in stamps else pl.lit(None, pl.Date)).alias(name)
         for name, stamp in dates.items()
     ).drop(list(stamps))
-    loaded = _clean(collect(query, opened.scanned), policy.currency)
-    loaded.findings += reading_findings(opened)
+    raw = collect(query, opened.scanned)
+    later: list[Finding] = []
+    if as_of is not None:
+        after = (pl.col("date") > as_of).fill_null(False)
+        later = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
+        raw = raw.filter(~after) if later else raw
+    loaded = _clean(raw, policy.currency)
+    if as_of is not None:
+        # The days of a range after the as-of day are not spend yet.
+        loaded.frame = loaded.frame.filter(pl.col("date") <= as_of)
+    loaded.findings += reading_findings(opened) + later
     return loaded
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from funnelcli import parse
@@ -20,6 +22,7 @@ from funnelcli.load import (
     keep_findings,
     open_table,
     reading_findings,
+    set_aside,
     source_for,
 )
 from funnelcli.readers import MAYBE_SHORT, ROW
@@ -39,13 +42,14 @@ def stage_lookup(policy: Policy) -> dict[str, str]:
     return lookup
 
 
-def load_transitions(policy: Policy, leads: pl.DataFrame) -> Loaded:
-    """All stage entries as (lead_id, stage Enum, entered_at), from files and date columns."""
+def load_transitions(policy: Policy, leads: pl.DataFrame, as_of: dt.date | None = None) -> Loaded:
+    """All stage entries as (lead_id, stage Enum, entered_at), from files and date columns;
+    entries after ``as_of`` set aside before they are checked."""
     parts, findings, read = [], [], 0
     for loc, kind, spec in input_specs(policy):
         if kind != "transitions":
             continue
-        loaded = _load_file(policy, spec, loc)
+        loaded = _load_file(policy, spec, loc, as_of)
         parts.append(loaded.frame)
         findings += loaded.findings
         read += loaded.rows_read
@@ -58,7 +62,7 @@ def load_transitions(policy: Policy, leads: pl.DataFrame) -> Loaded:
     return Loaded(pl.concat(frames, how="vertical_relaxed"), findings, rows_read=read)
 
 
-def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
+def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | None) -> Loaded:
     source = source_for(policy, spec, loc)
     required = tuple(c for c in TRANSITIONS_REQUIRED if not (spec.stage and c == "stage"))
     opened = open_table(source, spec, required, "transitions")
@@ -77,12 +81,17 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple) -> Loaded:
     formats = date_formats(spec, "transitions")
     query = parse.with_timestamps(query, stamps, policy.timezone, formats, dayfirst)
     raw = collect(query, opened.scanned)
+    later: list[Finding] = []
+    if as_of is not None:
+        after = (pl.col("entered_at").dt.date() > as_of).fill_null(False)
+        later = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
+        raw = raw.filter(~after) if later else raw
     spelling = parse.blank_to_null(pl.col("cell")).str.to_lowercase()
     # A categorical: four bytes a row to spread to every entry, where text is copied per row.
     looked_up = spelling.replace_strict(stage_lookup(policy), default=None)
     stage = looked_up.cast(pl.Categorical).alias("stage")
     loaded = _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
-    loaded.findings += reading_findings(opened)
+    loaded.findings += reading_findings(opened) + later
     return loaded
 
 
