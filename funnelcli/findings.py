@@ -155,6 +155,18 @@ _CHECKS = [
         "decimal mark, footer); the examples say which. Set them on the input to fix them.",
     ),
     _c(
+        "input.empty",
+        "error",
+        "{n} leads or spend files have a header but no data rows (the examples name them). "
+        "Check the export's filters and date range.",
+    ),
+    _c(
+        "input.stale",
+        "warning",
+        "The exports end before the window does: {detail}. Export again, or move the window "
+        "(--as-of, --until).",
+    ),
+    _c(
         "input.after_as_of",
         "info",
         "{n} rows and values dated after {as_of} were set aside: the report is as if the "

@@ -16,6 +16,7 @@ from funnelcli.load import (
     collect,
     date_formats,
     date_order,
+    empty_input,
     file_label,
     flagged,
     keep_findings,
@@ -77,6 +78,7 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
     )
     query = query.with_columns(_raw_created_shown(), file_label(source.name))
     raw = collect(query, opened.scanned)
+    empty = empty_input(source.name, raw.height)
     later: list[Finding] = []
     if as_of is not None:
         raw, count = _before(raw, as_of, [s.id for s in policy.stages if s.date_column])
@@ -84,7 +86,9 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
     raw = _normalised(raw, policy.channels.aliases)
     raw = _type_extras(raw, schema, (extras, few), spec.types, policy.timezone)
     loaded = _clean(raw)
-    loaded.findings += reading_findings(opened) + later
+    if loaded.rows_read and loaded.frame.height == 0:
+        raise InputError(_none_usable(source.path, loaded))
+    loaded.findings += reading_findings(opened) + later + empty
     if "email" in loaded.frame.columns:
         # Normalised after the read, not in it: measured faster, and 0.27 GB lower at the
         # peak of a 10M-lead Parquet report.
@@ -96,6 +100,19 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
         loaded.frame = loaded.frame.drop("email")
     loaded.headers = file_columns(schema.names())
     return loaded
+
+
+def _none_usable(path: object, loaded: Loaded) -> str:
+    """Every data row of the leads file was dropped: a report of zeros would hide it."""
+    why = "; ".join(
+        f"{f.id}: {f.count:,}"
+        + (f" (first: row {f.examples[0].row}, {f.examples[0].value!r})" if f.examples else "")
+        for f in loaded.findings
+    )
+    return (
+        f"{path}: none of its {loaded.rows_read:,} lead rows can be used ({why}). Check the "
+        "column mapping and the date format (date_format:) of inputs.leads."
+    )
 
 
 def _before(raw: pl.DataFrame, as_of: dt.date, dated: list[str]) -> tuple[pl.DataFrame, int]:

@@ -237,6 +237,13 @@ def _summary_rows(preset: Preset, names: list[str]) -> list[pl.Expr]:
     return masks
 
 
+def empty_input(name: str, rows: int) -> list[Finding]:
+    """``input.empty`` for a leads or spend file with a header and no data rows."""
+    if rows:
+        return []
+    return [Finding("input.empty", 1, [Example(name, None, "header only")])]
+
+
 def set_aside(name: str, count: int, as_of: object) -> list[Finding]:
     """``input.after_as_of`` for ``count`` rows or values of file ``name`` dated after
     ``as_of`` (none when there are none)."""

@@ -245,7 +245,9 @@ def _row(values: dict[str, Any], cols: list[str], stages: list[str]) -> Row:
     base_spend = values["__base_micros"] / MICROS if has_spend else None
     base = values["__base"] or 0
     counts = [base] + [values[f"{s}__count"] or 0 for s in stages[1:]]
-    metrics = {stages[0]: StageMetrics(count=base)}
+    # The entry stage's cost is over the same base as the later stages': with --within, the
+    # mature leads and the spend of their days (without it, CPL itself).
+    metrics = {stages[0]: StageMetrics(count=base, cost_per=_ratio(base_spend, base))}
     for i, stage in enumerate(stages[1:], start=1):
         metrics[stage] = StageMetrics(
             count=counts[i],

@@ -363,7 +363,7 @@ def _infer(present: pl.Series) -> str:
     whole column: one value that fails disproves a type, so a text column such as job
     titles is settled by its head instead of three passes over millions of rows."""
     if present.len() == 0:
-        return "str"
+        return "null"  # no value at all: no type, and every comparison is simply false
     head = present.head(INFER_HEAD)
     for kind, fits in (("int", _all_int), ("float", _all_float), ("bool", _all_bool)):
         if fits(head) and (present.len() <= INFER_HEAD or fits(present)):
@@ -388,6 +388,8 @@ def _all_bool(values: pl.Series) -> bool:
 
 def as_type(col: pl.Expr, kind: str, tz: str) -> pl.Expr:
     """Cast a text cell to ``kind``; unparsable values become null."""
+    if kind == "null":
+        return pl.lit(None, pl.Null)
     if kind == "int":
         return col.cast(pl.Int64, strict=False)
     if kind == "float":

@@ -116,9 +116,14 @@ def run_report(
     # An explicit --as-of is a point in time: later events are set aside as files are read.
     cut = as_of if summary.as_of is not None else None
     ready = prepare(policy, {c for c in query.by if c != PERIOD}, step, as_of=cut)
-    if strict:
-        refuse_dropped_rows(ready.data.findings)
     check_groups(query, ready.data.lead_columns)
+    step("checking data quality")
+    # An open window (no --since/--until/--last/--as-of) does not end, so it cannot outrun
+    # the data; a window that ends is judged against the data's last day.
+    until = query.until or (as_of if summary.as_of is not None else None)
+    warnings = _findings(ready, now, until)
+    if strict:
+        refuse_errors(warnings)
     step("measuring")
     report = _measure(ready, query)
     if against is not None:
@@ -126,8 +131,7 @@ def run_report(
         report = attach(report, earlier, against)
     report = replace(report, **_series(ready, query, against, report))
     report = with_insights(report, policy.targets, summary.trend_periods)
-    step("checking data quality")
-    return replace(report, warnings=_findings(ready, now))
+    return replace(report, warnings=warnings)
 
 
 def _measure(ready: Prepared, query: Query) -> Report:
@@ -188,7 +192,7 @@ def run_check(
     day = parse_as_of(as_of, now.date()) if as_of is not None else None
     ready = prepare(policy, step=step, as_of=day)
     step("checking data quality")
-    findings = _findings(ready, now)
+    findings = _findings(ready, now, day)
     if targets:
         report = build_report(ready.policy, ready.data, ready.qualified, Query())
         results = evaluate(ready.policy.targets, report.total)
@@ -197,9 +201,11 @@ def run_check(
     return CheckResult(findings, _input_paths(ready.policy), ready.data.rows, str(config))
 
 
-def _findings(ready: Prepared, now: dt.datetime | None) -> list[Finding]:
+def _findings(
+    ready: Prepared, now: dt.datetime | None, until: dt.date | None = None
+) -> list[Finding]:
     now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(ready.policy.timezone))
-    return run_checks(ready.policy, ready.data, ready.qualified, now=now)
+    return run_checks(ready.policy, ready.data, ready.qualified, now=now, until=until)
 
 
 def _input_paths(policy: Policy) -> dict[str, str]:
@@ -214,18 +220,19 @@ def _input_paths(policy: Policy) -> dict[str, str]:
     return paths
 
 
-def refuse_dropped_rows(findings: list[Finding]) -> None:
-    """--strict: any row the report would drop as unparseable is fatal (exit 3)."""
-    dropped = [f for f in findings if f.check.dropped]
-    if not dropped:
+def refuse_errors(findings: list[Finding]) -> None:
+    """--strict: any finding of error severity in the data is fatal (exit 3), before
+    anything is written: dropped rows, excluded currencies, negative amounts, summary rows…"""
+    errors = [f for f in findings if f.level == "error"]
+    if not errors:
         return
     lines = []
-    for f in dropped:
+    for f in errors:
         first = f.examples[0] if f.examples else None
         where = f" (first: {first.file} row {first.row}, value {first.value!r})" if first else ""
         lines.append(f"  {f.id}: {f.message}{where}")
-    msg = "--strict: some input rows cannot be used:\n" + "\n".join(lines)
-    raise InputError(msg + "\nFix the export, or drop --strict to report without them.")
+    msg = "--strict: the data has errors:\n" + "\n".join(lines)
+    raise InputError(msg + "\nFix the export, or drop --strict to report with them.")
 
 
 def score_csv(config: Path) -> str:

@@ -19,14 +19,21 @@ _LOWER: dict[Severity, Severity] = {"error": "warning", "warning": "info", "info
 
 
 def run_checks(
-    policy: Policy, data: Dataset, qualified: pl.DataFrame, *, now: dt.datetime
+    policy: Policy,
+    data: Dataset,
+    qualified: pl.DataFrame,
+    *,
+    now: dt.datetime,
+    until: dt.date | None = None,
 ) -> list[Finding]:
     """Every finding for this dataset, with the config's overrides applied, worst first.
 
-    ``qualified``: every lead as ``qualify`` leaves it, with its CRM evidence.
+    ``qualified``: every lead as ``qualify`` leaves it, with its CRM evidence. ``until``:
+    the last day of the window the data is read for (staleness is judged against it).
     """
     found = [
         *data.findings,
+        *keep_findings(stale(data, until)),
         *_lead_checks(data.leads, now),
         *_spend_checks(data),
         *_transition_checks(policy, data, qualified),
@@ -54,6 +61,24 @@ def apply_overrides(findings: list[Finding], quality: dict[str, QualitySpec]) ->
         within = bool(given) and all(v is not None and v <= lim for lim, v in given)
         out.append(f.with_severity(_LOWER[severity] if within else severity))
     return out
+
+
+STALE_DAYS = 3
+
+
+def stale(data: Dataset, until: dt.date | None) -> Finding | None:
+    """``input.stale``: the leads (or the spend) end more than three days before ``until``,
+    so the window's last days look empty when they were only not exported yet."""
+    if until is None or data.leads.height == 0:
+        return None  # an empty export is input.empty's to report
+    ends = {"leads end": data.leads["created_at"].max().date()}
+    if data.spend is not None and data.spend.height:
+        ends["spend ends"] = data.spend["date"].max()
+    old = [f"{name} on {day}" for name, day in ends.items() if (until - day).days > STALE_DAYS]
+    if not old:
+        return None
+    detail = f"{', '.join(old)}; the window runs to {until}"
+    return Finding("input.stale", len(old), context={"detail": detail})
 
 
 def _lead_checks(leads: pl.DataFrame, now: dt.datetime) -> list[Finding]:

@@ -289,10 +289,22 @@ def _leaf(cond: dict[str, Any], loc: Key, fields: Fields) -> pl.Expr:
         raise _Problem(loc, f"needs exactly one operator of {', '.join(OPERATORS)}; got {got}.")
     op = ops[0]
     col, dtype = fields[name]
-    return _operator(op, cond[op], col, dtype, (*loc, op))
+    try:
+        return _operator(op, cond[op], col, dtype, (*loc, op))
+    except _Problem as problem:
+        # The operator's checks speak of "this field": say which one.
+        named = [
+            (where, text.replace("this field", f"'{name}'")) for where, text in problem.problems
+        ]
+        problem.problems = named
+        raise
 
 
 def _operator(op: str, value: Any, col: pl.Expr, dtype: pl.DataType, loc: Key) -> pl.Expr:
+    if dtype == pl.Null and op not in ("is_null", "not_null"):
+        # A column with no value at all (an empty export, a field nobody fills) has no
+        # type to check against: every comparison with its nulls is false.
+        return pl.lit(False)
     if isinstance(dtype, pl.Categorical) and op not in ("is_null", "not_null"):
         # A categorical (channel, campaign, few-valued text) is text to conditions. The
         # condition is decided once per distinct value and rows are looked up by code: a

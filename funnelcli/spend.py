@@ -17,6 +17,7 @@ from funnelcli.load import (
     date_formats,
     date_order,
     decimal_mark,
+    empty_input,
     file_label,
     flagged,
     keep_findings,
@@ -70,11 +71,12 @@ def _load_file(
         for name, stamp in dates.items()
     ).drop(list(stamps))
     raw = collect(query, opened.scanned)
-    later: list[Finding] = []
+    later = empty_input(source.name, raw.height)
     if as_of is not None:
         after = (pl.col("date") > as_of).fill_null(False)
-        later = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
-        raw = raw.filter(~after) if later else raw
+        aside = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
+        raw = raw.filter(~after) if aside else raw
+        later += aside
     loaded = _clean(raw, policy.currency)
     if as_of is not None:
         # The days of a range after the as-of day are not spend yet.

@@ -84,8 +84,9 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     later: list[Finding] = []
     if as_of is not None:
         after = (pl.col("entered_at").dt.date() > as_of).fill_null(False)
-        later = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
-        raw = raw.filter(~after) if later else raw
+        aside = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
+        raw = raw.filter(~after) if aside else raw
+        later += aside
     spelling = parse.blank_to_null(pl.col("cell")).str.to_lowercase()
     # A categorical: four bytes a row to spread to every entry, where text is copied per row.
     looked_up = spelling.replace_strict(stage_lookup(policy), default=None)

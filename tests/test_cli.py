@@ -89,19 +89,20 @@ def test_csv_report_is_formula_safe_with_total_line(small: Project) -> None:
     assert run.exit_code == 0, run.stderr
     rows = list(csv.DictReader(io.StringIO(run.stdout)))
     assert [r["campaign"] for r in rows] == ["'=cmd", "", "TOTAL"]
-    assert (rows[0]["leads"], rows[0]["spend"], rows[0]["cpl"]) == ("1", "40.0", "40.0")
-    assert rows[0]["mql_rate"] == "1.0"
+    # Money sums to the cent, money ratios to 4 decimals, rates without trailing noise.
+    assert (rows[0]["leads"], rows[0]["spend"], rows[0]["cpl"]) == ("1", "40.00", "40.0000")
+    assert rows[0]["mql_rate"] == "1"
     assert rows[1]["spend"] == ""  # null
     header = run.stdout.splitlines()[0].split(",")
-    assert header[:8] == [
+    # The first stage's rate, cost and days are undefined by definition: not written.
+    assert header[:7] == [
         "campaign",
         "leads",
         "spend",
         "cpl",
         "lead_count",
-        "lead_rate",
-        "lead_rate_from_lead",
-        "lead_cost_per",
+        "mql_count",
+        "mql_rate",
     ]
     assert "won_days_p90" in header
 
@@ -246,8 +247,8 @@ def test_progress_steps_are_reported(small: Project) -> None:
         "reading spend (spend.csv)",
         "reading stage transitions of 2 leads",
         "qualifying 2 leads",
-        "measuring",
         "checking data quality",
+        "measuring",
     ]
     assert "reading" not in invoke("report", "--config", small.config).stderr
 

@@ -4,30 +4,68 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from funnelcli.model import Report, Row
 
 FORMULA_START = ("=", "+", "-", "@")
+# ISO 4217 minor units where they are not 2 (money sums are written to the minor unit).
+MINOR_UNITS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
+    **dict.fromkeys(("RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+RATIO_PLACES = 4  # money ratios (CPL, cost per stage): half-even to 4 decimals
+RATE_PLACES = 12  # rates: a ratio of counts, to 12 decimals, no binary noise
+DAYS_PLACES = 9  # days: 9 decimals is below a millisecond
 
 
 def header(report: Report) -> list[str]:
+    """The columns: fixed by the policy's stages and the grouping; the first stage's rate,
+    cost and days are undefined by definition and not written."""
     cols = [*report.group_by, "leads", "spend", "cpl"]
-    for stage, _ in report.stages:
-        cols += [f"{stage}_{m}" for m in ("count", "rate", "rate_from_lead", "cost_per")]
-        cols += [f"{stage}_days_median", f"{stage}_days_p90"]
+    for i, (stage, _) in enumerate(report.stages):
+        cols.append(f"{stage}_count")
+        if i:
+            cols += [f"{stage}_{m}" for m in ("rate", "rate_from_lead", "cost_per")]
+            cols += [f"{stage}_days_median", f"{stage}_days_p90"]
     return cols
 
 
 def cells(report: Report, row: Row, *, total: bool = False) -> list[Any]:
     group = ["TOTAL", *[""] * (len(report.group_by) - 1)] if total else list(row.group.values())
-    out: list[Any] = [*group, row.leads, row.spend, row.cpl]
-    for stage, _ in report.stages:
+    minor = MINOR_UNITS.get(report.currency.upper(), 2)
+    out: list[Any] = [
+        *group,
+        row.leads,
+        decimal(row.spend, minor),
+        decimal(row.cpl, RATIO_PLACES),
+    ]
+    for i, (stage, _) in enumerate(report.stages):
         m = row.stages[stage]
+        out.append(m.count)
+        if not i:
+            continue
         days = m.days
-        out += [m.count, m.rate, m.rate_from_lead, m.cost_per]
-        out += [days.median if days else None, days.p90 if days else None]
+        out += [decimal(m.rate, RATE_PLACES, trim=True)]
+        out += [decimal(m.rate_from_lead, RATE_PLACES, trim=True)]
+        out += [decimal(m.cost_per, RATIO_PLACES)]
+        out += [decimal(days.median if days else None, DAYS_PLACES, trim=True)]
+        out += [decimal(days.p90 if days else None, DAYS_PLACES, trim=True)]
     return [safe_cell(c) for c in out]
+
+
+def decimal(value: float | None, places: int, *, trim: bool = False) -> str | None:
+    """``value`` rounded half-even to ``places`` decimals from its shortest exact repr (so
+    ``43.995999999999995`` is ``43.9960``); ``trim`` drops trailing zeros (``0.25``)."""
+    if value is None:
+        return None
+    exact = Decimal(repr(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    text = f"{exact:f}"
+    if trim and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def safe_cell(value: Any) -> Any:

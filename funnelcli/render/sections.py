@@ -179,8 +179,8 @@ def overview(report: Report) -> list[list[Cell]]:
             Cell(short(s, name)),
             Cell(fmt.count(m.count)),
             Cell("" if first else _rate(total, s, with_count=False)),
-            Cell("100.0%" if first else fmt.pct(m.rate_from_lead)),
-            Cell(fmt.money(total.cpl if first else m.cost_per, c)),
+            Cell(fmt.pct(1.0 if m.count else None) if first else fmt.pct(m.rate_from_lead)),
+            Cell(fmt.money(m.cost_per, c)),
             Cell("" if first else fmt.days(d.median if d else None)),
         ]
         if report.compare:
@@ -209,16 +209,35 @@ def _metric_label(t: TargetResult) -> str:
     return f"{METRIC_LABELS[metric]} {t.symbol}{value}"
 
 
+def cohort_base(report: Report) -> str | None:
+    """What the stage figures are over, when it is not the whole cohort: with --within, the
+    mature leads and their days' spend. None when every cohort lead counts."""
+    if report.maturity_cutoff is None or report.immature_included:
+        return None
+    total = report.total
+    base = total.stages[report.stages[0][0]].count
+    if not total.immature_leads:
+        return None
+    return (
+        f"stages and their costs count the {fmt.count(base)} leads created by "
+        f"{report.maturity_cutoff} (and the spend to that day); the "
+        f"{fmt.count(total.immature_leads)} younger ones have had less than "
+        f"{report.within_days:g} days"
+    )
+
+
 def headline(report: Report) -> str:
     """One paragraph a reader can stop after: volume, spend, the last stage and its cost."""
     total, c = report.total, report.currency
     last_id, last_name = report.stages[-1]
     final = total.stages[last_id]
+    base = total.stages[report.stages[0][0]].count
+    of = "of leads" if base == total.leads else f"of the {fmt.count(base)} mature leads"
     text = (
         f"{fmt.count(total.leads)} leads ({fmt.window(report.since, report.until)}, "
         f"{report.basis} basis) cost {fmt.money(total.spend, c)} "
         f"(CPL {fmt.money(total.cpl, c)}); {fmt.count(final.count)} reached {last_name} "
-        f"({fmt.pct(final.rate_from_lead)} of leads, {fmt.money(final.cost_per, c)} each)."
+        f"({fmt.pct(final.rate_from_lead)} {of}, {fmt.money(final.cost_per, c)} each)."
     )
     if report.compare and total.changes:
         text += " Against " + fmt.window(report.compare.since, report.compare.until) + ": "

@@ -17,6 +17,7 @@ from funnelcli.render.sections import (
     Cell,
     Section,
     attention,
+    cohort_base,
     details,
     notes,
     overview,
@@ -81,10 +82,16 @@ def _cell(cell: Cell) -> Text:
 def _header(report: Report) -> Text:
     text = Text()
     text.append("Funnel report", style="bold")
-    text.append(f"  {report.basis} basis · {fmt.window(report.since, report.until)}")
+    window = fmt.window(report.since, report.until)
+    if report.until is None and report.as_of is not None and report.maturity_cutoff:
+        window += f" to {report.as_of}"  # --within: maturity is judged on the as-of day
+    text.append(f"  {report.basis} basis · {window}")
     text.append(f" · {fmt.count(report.total.leads)} leads in cohort")
     if report.within_days is not None:
         text.append(f" · within {report.within_days:g} days")
+    base = cohort_base(report)
+    if base:
+        text.append(f"\n{base[0].upper()}{base[1:]}.")
     if report.compare:
         other = fmt.window(report.compare.since, report.compare.until)
         text.append(f" · vs {report.compare.mode} ({other})")
