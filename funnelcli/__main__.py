@@ -1,3 +1,3 @@
-from funnelcli.cli import main
+from funnelcli.entry import main
 
 main()

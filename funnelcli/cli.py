@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import signal
 import sys
+import traceback
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -12,14 +12,29 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from funnelcli import __version__, scaffold
-from funnelcli.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, FunnelError, UsageError
+from funnelcli.errors import (
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    FunnelError,
+    Terminated,
+    UsageError,
+)
 from funnelcli.insights import DEFAULT_TREND_PERIODS
 from funnelcli.metrics import Query
 from funnelcli.model import Report
-from funnelcli.output import check_writable, write_text
-from funnelcli.pipeline import Summary, rules_report, run_check, run_report, score_csv
+from funnelcli.output import check_writable, refuse_clobber, write_text
+from funnelcli.pipeline import (
+    Summary,
+    protected_paths,
+    rules_report,
+    run_check,
+    run_report,
+    score_csv,
+)
 from funnelcli.pipeline import explain as explain_lead
 from funnelcli.render import check as check_render
 from funnelcli.render import csv as csv_render
@@ -104,20 +119,26 @@ def _main(
 
 def _guard(ctx: typer.Context, work: Callable[[], Any]) -> Any:
     """Run a command body; turn domain errors into one message and the documented exit code."""
+    debug = bool(ctx.obj and ctx.obj.get("debug"))
     try:
         return work()
     except FunnelError as err:
-        if ctx.obj and ctx.obj.get("debug"):
-            raise
-        stderr.print(f"[red]error:[/red] {err}", highlight=False, markup=True, soft_wrap=True)
+        if debug:
+            traceback.print_exc()
+        # The message holds the user's text (paths, headers, values): never read as markup.
+        stderr.print(Text.assemble(("error:", "red"), f" {err}"), highlight=False, soft_wrap=True)
         raise typer.Exit(err.exit_code) from None
     except KeyboardInterrupt:
         stderr.print("interrupted")
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Terminated:
+        stderr.print("terminated")
+        raise typer.Exit(EXIT_TERMINATED) from None
     except Exception as err:  # a bug: say so briefly; --debug shows the traceback
-        if ctx.obj and ctx.obj.get("debug"):
-            raise
-        stderr.print(f"[red]internal error:[/red] {type(err).__name__}: {err} (rerun with --debug)")
+        if debug:
+            traceback.print_exc()
+        text = f" {type(err).__name__}: {err} (rerun with --debug)"
+        stderr.print(Text.assemble(("internal error:", "red"), text), highlight=False)
         raise typer.Exit(EXIT_BUG) from None
 
 
@@ -172,8 +193,7 @@ def report(
     """Per-group cost per lead, stage conversion, cost per stage and time in funnel."""
 
     def work() -> None:
-        if output is not None:
-            check_writable(output)
+        _guard_output(output, config)
         groups = [c.strip() for c in by.split(",") if c.strip()]
         if not groups:
             raise UsageError("--by needs at least one column, e.g. --by channel.")
@@ -195,6 +215,14 @@ def report(
             table_render.render_warnings(stderr, result.warnings)
 
     _guard(ctx, work)
+
+
+def _guard_output(output: Path | None, config: Path) -> None:
+    """Before any work: the output can be written and is none of the files the run reads."""
+    if output is None:
+        return
+    check_writable(output)
+    refuse_clobber(output, protected_paths(config))
 
 
 def _emit_report(result: Report, fmt: ReportFormat, output: Path | None) -> None:
@@ -222,8 +250,7 @@ def check(
     """Data-quality gate: exit 1 when any finding is an error (see DESIGN.md §6)."""
 
     def work() -> str:
-        if output is not None:
-            check_writable(output)
+        _guard_output(output, config)
         with progress(stderr, enabled=True) as step:
             result = run_check(config, targets=targets, as_of=as_of, step=step)
         if fmt is CheckFormat.table and output is None and sys.stdout.isatty():
@@ -275,8 +302,7 @@ def score(
     def work() -> None:
         if explain is not None and rules:
             raise UsageError("--explain and --rules are separate views; use one of them.")
-        if output is not None:
-            check_writable(output)
+        _guard_output(output, config)
         chosen = fmt or (ScoreFormat.csv if explain is None and not rules else ScoreFormat.table)
         if explain is not None:
             if chosen is ScoreFormat.csv:
@@ -321,15 +347,17 @@ def init(
     preset: Annotated[
         str | None,
         typer.Option(
-            help="Start from an export: hubspot, salesforce or pipedrive, plus google_ads "
-            "and/or meta for spend (comma-separated)."
+            help="Start from an export: hubspot, salesforce, salesforce_opportunity or "
+            "pipedrive, plus google_ads and/or meta for spend (comma-separated)."
         ),
     ] = None,
+    force: Annotated[bool, typer.Option(help="Replace an existing funnel.yaml.")] = False,
 ) -> None:
-    """Write a commented starter policy (funnel.yaml); never overwrites."""
+    """Write a commented starter policy (funnel.yaml); never overwrites without --force."""
     names = tuple(p.strip() for p in (preset or "").split(",") if p.strip())
-    path = _guard(ctx, lambda: scaffold.write_starter(folder, names))
-    stderr.print(f"wrote {path} — edit inputs: and stages:, then run `funnel report -c {path}`")
+    path = _guard(ctx, lambda: scaffold.write_starter(folder, names, force=force))
+    text = f"wrote {path} — edit inputs: and stages:, then run `funnel report -c {path}`"
+    stderr.print(Text(text), highlight=False)
 
 
 @app.command()
@@ -342,25 +370,19 @@ def sample(
     ),
     months: Annotated[int, typer.Option(min=1, help="Months of history.")] = 6,
     data_format: Annotated[DataFormat, typer.Option("--format")] = DataFormat.csv,
+    force: Annotated[bool, typer.Option(help="Replace tables already in --out.")] = False,
 ) -> None:
     """Write synthetic, realistic leads, spend and transitions of any size."""
     # Imported here: only this command needs numpy, and importing it costs every other
     # command a tenth of a second.
     from funnelcli.sample import SampleSpec, write_sample  # noqa: PLC0415
 
-    spec = SampleSpec(leads=leads, seed=seed, months=months, fmt=data_format.value)
+    spec = SampleSpec(leads=leads, seed=seed, months=months, fmt=data_format.value, force=force)
     with progress(stderr, enabled=True) as step:
         paths = _guard(ctx, lambda: write_sample(spec, out, step))
-    stderr.print("wrote " + ", ".join(str(p) for p in paths))
+    stderr.print(Text("wrote " + ", ".join(str(p) for p in paths)), highlight=False)
 
 
-def main() -> None:
-    # Python's own Ctrl-C handler lets polars raise one Ctrl-C twice (in the query, then
-    # again at the next Python call, which can be the clean-up of a half-written file);
-    # with any other handler polars stops the query once. Measured in issue 4's note.
-    signal.signal(signal.SIGINT, _interrupt)
+def run() -> None:
+    """The app, with the signal handlers already installed (``funnelcli.entry``)."""
     app()
-
-
-def _interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt

@@ -28,7 +28,9 @@ NonEmpty = Annotated[str, Field(min_length=1)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # NaN and infinity are never a policy value: `points: .nan` would score every lead at
+    # the cap, `lte: .nan` match every lead, a target `.inf` break the JSON.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class InputSpec(_Strict):

@@ -13,6 +13,7 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Text:
     delimiter: str
     header: list[str]
     notes: list[str] = field(default_factory=list)  # what was detected, for input.detected
+    control_lines: int = 0  # lines whose control characters were removed
 
 
 def kind_of(path: Path) -> str:
@@ -89,17 +91,25 @@ def read_text(
 ) -> Text:
     """Detect and prepare a text table (see the module docstring)."""
     raw, notes = _raw_bytes(path)
-    text_bytes, enc_note = _to_utf8(path, raw, encoding, label)
+    size = len(raw) if raw is not None else path.stat().st_size
+    whole_seen = raw is not None or size <= WHOLE_CHECK
+    sample = raw if raw is not None else _read_head(path, WHOLE_CHECK if whole_seen else HEAD)
+    text_bytes, enc_note = _to_utf8(path, raw, sample, encoding, label)
     notes += enc_note
-    text = text_bytes.decode("utf-8-sig") if text_bytes is not None else _head_text(path, raw)
-    if "\r" in text and _has_lone_cr(text):
-        # Old Mac "CSV": every line ends in a lone CR. polars only knows \n, so unify.
-        if text_bytes is None:
-            text_bytes = _whole(path, raw)
-            text = text_bytes.decode("utf-8-sig")
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-        text_bytes = text.encode("utf-8")
+    # What the checks below look at: every byte when the file is held or small enough to
+    # have been read whole, else its first megabyte.
+    seen = text_bytes if text_bytes is not None else sample
+    if _LONE_CR.search(seen):
+        # Old Mac "CSV", or line endings mixed: polars only knows \n, so unify them.
+        text_bytes = _LONE_CR.sub(b"\n", _held(path, raw, text_bytes)).replace(b"\r\n", b"\n")
         notes.append("line endings CR")
+    control = len(_CONTROL_LINE.findall(seen))
+    if control:
+        text_bytes = _CONTROL.sub(b"", _held(path, raw, text_bytes))
+    if text_bytes is not None:
+        text = text_bytes.decode("utf-8-sig")
+    else:
+        text = _head_text(path, skip_rows + 1)
     lines = text.split("\n", skip_rows + 1)
     if len(lines) <= skip_rows or not lines[skip_rows].strip():
         msg = f"{path}: the file is empty; it needs a header row (and data rows)."
@@ -110,13 +120,23 @@ def read_text(
     header = _header_cells(path, text, sep, skip_rows)
     cut = _footer(text_bytes if text_bytes is not None else _tail(path), sep, len(header))
     if cut is not None:
-        kept, dropped = cut
-        if text_bytes is None:
-            text_bytes = _whole(path, raw)
-            kept = _footer(text_bytes, sep, len(header))[0]  # type: ignore[index]
+        text_bytes = _held(path, raw, text_bytes)
+        kept, dropped = _footer(text_bytes, sep, len(header)) or (len(text_bytes), 0)
         text_bytes = text_bytes[:kept]
         notes.append(f"{dropped} footer lines dropped")
-    return Text(text_bytes, sep, header, notes)
+    return Text(text_bytes, sep, header, notes, control)
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
+# Control characters other than tab and line ends: never meant in a cell (a NUL inside
+# "face\0book" would make a channel of its own).
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_LINE = re.compile(rb"[^\n]*[\x00-\x08\x0b\x0c\x0e-\x1f\x7f][^\n]*")
+
+
+def _held(path: Path, raw: bytes | None, text_bytes: bytes | None) -> bytes:
+    """The UTF-8 bytes to change: those already held, else the whole file."""
+    return text_bytes if text_bytes is not None else _whole(path, raw)
 
 
 def _raw_bytes(path: Path) -> tuple[bytes | None, list[str]]:
@@ -145,13 +165,11 @@ def _whole(path: Path, raw: bytes | None) -> bytes:
 
 
 def _to_utf8(
-    path: Path, raw: bytes | None, encoding: str | None, label: str
+    path: Path, raw: bytes | None, sample: bytes, encoding: str | None, label: str
 ) -> tuple[bytes | None, list[str]]:
-    """(UTF-8 bytes, or None when the file is UTF-8 and polars can read it as is; notes)."""
-    size = len(raw) if raw is not None else path.stat().st_size
-    sample = (
-        raw if raw is not None else _read_head(path, WHOLE_CHECK if size <= WHOLE_CHECK else HEAD)
-    )
+    """(UTF-8 bytes, or None when the file is UTF-8 and polars can read it as is; notes).
+    ``sample`` is the whole file when it was small enough to read, else its start."""
+    whole = raw is not None or len(sample) < WHOLE_CHECK
     bom = next((name for mark, name in _BOMS if sample.startswith(mark)), None)
     if encoding is not None:
         return _forced(path, raw, sample, encoding, bom=bom, label=label)
@@ -160,7 +178,7 @@ def _to_utf8(
     if b"\x00" in sample[:4096]:
         _refuse_nul(path, sample)
     try:
-        sample.decode("utf-8-sig") if size <= WHOLE_CHECK else _decode_head(sample)
+        sample.decode("utf-8-sig") if whole else _decode_head(sample)
     except UnicodeDecodeError:
         name = _western(sample)
         return _decode(path, _whole(path, raw), name, label), [f"encoding {name}"]
@@ -223,8 +241,13 @@ def _western(sample: bytes) -> str:
 
 
 def _refuse_nul(path: Path, sample: bytes) -> None:
-    even, odd = sample[0:4096:2].count(0), sample[1:4096:2].count(0)
-    half = len(sample[:4096]) // 4
+    """NUL bytes: UTF-16 without a BOM, or a binary file, refused; a few in a text file are
+    control characters, removed later and reported."""
+    head = sample[:4096]
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    half = len(head) // 4
+    if len(_CONTROL.findall(head)) * 10 < len(head):
+        return
     if odd > half or even > half:
         order = "little" if odd > even else "big"
         msg = (
@@ -241,9 +264,19 @@ def _read_head(path: Path, size: int) -> bytes:
         return handle.read(size)
 
 
-def _head_text(path: Path, raw: bytes | None) -> str:
-    data = raw if raw is not None else _read_head(path, HEAD)
-    return codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(data, final=False)
+HEADER_MAX = 64 << 20
+
+
+def _head_text(path: Path, lines: int) -> str:
+    """The start of the file, at least its first ``lines`` lines (a header of 100,000
+    columns is megabytes long), read up to HEADER_MAX."""
+    size = HEAD
+    while True:
+        data = _read_head(path, size)
+        text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace").decode(data, False)
+        if text.count("\n") >= lines or len(data) < size or size >= HEADER_MAX:
+            return text
+        size *= 4
 
 
 def _tail(path: Path, size: int = 1 << 16) -> bytes:

@@ -34,3 +34,18 @@ class InputError(FunnelError):
     """An input file is missing, unreadable or lacks a required column (exit 3)."""
 
     exit_code = EXIT_INPUT
+
+
+EXIT_TERMINATED = 143
+
+
+class Terminated(BaseException):
+    """SIGTERM (timeout, systemd, docker stop): unwinds like Ctrl-C, so that every temp
+    file is removed on the way out, and ends with exit 143."""
+
+
+def excerpt(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters: a message quotes what the user wrote,
+    but never a megabyte of it."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 12]}… ({len(text):,} chars)"

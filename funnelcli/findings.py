@@ -173,6 +173,12 @@ _CHECKS = [
         "exports were made at the end of that day.",
     ),
     _c(
+        "input.control_chars",
+        "info",
+        "{n} lines of {file} had control characters (NUL and the like) inside cells; they "
+        "were removed.",
+    ),
+    _c(
         "input.header_names",
         "info",
         "{n} header names in {file} are blank or repeated, in columns funnel does not read; "

@@ -86,7 +86,7 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
     raw = _normalised(raw, policy.channels.aliases)
     raw = _type_extras(raw, schema, (extras, few), spec.types, policy.timezone)
     loaded = _clean(raw)
-    if loaded.rows_read and loaded.frame.height == 0:
+    if loaded.rows_read and loaded.frame.height == 0 and not later:
         raise InputError(_none_usable(source.path, loaded))
     loaded.findings += reading_findings(opened) + later + empty
     if "email" in loaded.frame.columns:

@@ -14,7 +14,7 @@ import polars as pl
 
 from funnelcli import parse
 from funnelcli.config import InputSpec, Policy
-from funnelcli.errors import ConfigError, InputError
+from funnelcli.errors import ConfigError, InputError, excerpt
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
 from funnelcli.presets import Pick, Preset, preset_for
 from funnelcli.readers import MAYBE_SHORT, ROW, Scanned, Source, file_columns, scan
@@ -64,7 +64,9 @@ def source_for(policy: Policy, spec: InputSpec, loc: Key) -> Source:
 def _check_regex(pattern: str, where: str) -> None:
     problem = regex_problem(pattern)
     if problem:
-        raise ConfigError(f"{where}: bad regular expression {pattern!r} ({problem}).")
+        raise ConfigError(
+            f"{where}: bad regular expression {excerpt(pattern)} ({excerpt(problem, 200)})."
+        )
 
 
 def date_formats(spec: InputSpec, kind: str) -> list[str]:
@@ -260,6 +262,9 @@ def reading_findings(opened: Opened) -> list[Finding]:
     found = []
     if scanned.notes:
         found.append(Finding("input.detected", 1, [Example(name, None, "; ".join(scanned.notes))]))
+    control = scanned.text.control_lines if scanned.text is not None else 0
+    if control:
+        found.append(Finding("input.control_chars", control, context={"file": name}))
     if scanned.renamed:
         examples = [
             Example(name, None, f"{old!r} read as {new!r}" if old else f"blank, read as {new!r}")

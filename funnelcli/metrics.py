@@ -12,7 +12,7 @@ import polars as pl
 
 from funnelcli.config import Policy
 from funnelcli.dataset import Dataset
-from funnelcli.errors import UsageError
+from funnelcli.errors import InputError, UsageError
 from funnelcli.model import Report, Row, Spread, StageMetrics
 from funnelcli.parse import MICROS
 from funnelcli.qualify import at_col, reached_col
@@ -192,11 +192,18 @@ def _with_spend(
     cols = query.group_by
     spend = _window_spend(spend_df, query)
     cutoff = query.maturity_cutoff
+    # Summed in 128 bits: Int64 micro-units wrap silently past 9.2e12 currency units, which
+    # IDR, VND or KRW totals reach (DESIGN §2 "Amounts": never a wrong total).
+    micros = pl.col("micros").cast(pl.Int128)
     if cutoff is None or query.include_immature:
-        base = pl.col("micros").sum()
+        base = micros.sum()
     else:
-        base = pl.col("micros").filter(pl.col("date") <= cutoff).sum()
-    sums = [pl.col("micros").sum(), base.alias("__base_micros"), pl.len().alias("__spend_rows")]
+        base = micros.filter(pl.col("date") <= cutoff).sum()
+    sums = [
+        micros.sum().alias("micros"),
+        base.alias("__base_micros"),
+        pl.len().alias("__spend_rows"),
+    ]
     if spend is not None and set(cols) <= SPEND_GROUPS:
         spent = spend.group_by(cols).agg(sums)
         rows = rows.join(spent, on=cols, how="full", coalesce=True, nulls_equal=True)
@@ -238,9 +245,21 @@ def _window_spend(spend: pl.DataFrame | None, query: Query) -> pl.LazyFrame | No
     return _with_period(frame, pl.col("date"), query.every)
 
 
+# A float (the JSON number) holds every cent only below about 9e13: a larger sum is an error
+# naming the column, not a total off by some cents.
+EXACT_LIMIT = 9 * 10**13 * MICROS
+
+
 def _row(values: dict[str, Any], cols: list[str], stages: list[str]) -> Row:
     leads = values["leads"] or 0
     has_spend = bool(values["__spend_rows"])
+    if has_spend and abs(values["micros"]) >= EXACT_LIMIT:
+        msg = (
+            f"spend amount: the sum {values['micros'] // MICROS:,} is beyond what funnel adds "
+            "to the cent (9e13 currency units). Check the amount column (a currency in "
+            "minor units, or amounts multiplied by a wrong factor?)."
+        )
+        raise InputError(msg)
     spend = values["micros"] / MICROS if has_spend else None
     base_spend = values["__base_micros"] / MICROS if has_spend else None
     base = values["__base"] or 0

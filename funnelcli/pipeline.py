@@ -109,10 +109,18 @@ def run_report(
     span = parse_span(summary.last) if summary.last else None
     policy = load_policy(config)
     now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(policy.timezone))
-    as_of = parse_as_of(summary.as_of, now.date())
-    window = last(span, as_of) if span else Window(query.since, query.until)
-    query = replace(query, since=window.since, until=window.until, as_of=as_of)
-    against = _comparison(summary.compare, window, span)
+    try:
+        as_of = parse_as_of(summary.as_of, now.date())
+        window = last(span, as_of) if span else Window(query.since, query.until)
+        query = replace(query, since=window.since, until=window.until, as_of=as_of)
+        against = _comparison(summary.compare, window, span)
+        _ = query.maturity_cutoff
+    except OverflowError:
+        flags = {"--as-of": summary.as_of or "today", "--last": summary.last}
+        flags |= {"--within": query.within_days, "--compare": summary.compare}
+        given = " ".join(f"{k} {v}" for k, v in flags.items() if v is not None)
+        msg = f"{given}: the dates run off the calendar; pick an --as-of within years 2 to 9998."
+        raise UsageError(msg) from None
     # An explicit --as-of is a point in time: later events are set aside as files are read.
     cut = as_of if summary.as_of is not None else None
     ready = prepare(policy, {c for c in query.by if c != PERIOD}, step, as_of=cut)
@@ -206,6 +214,14 @@ def _findings(
 ) -> list[Finding]:
     now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(ready.policy.timezone))
     return run_checks(ready.policy, ready.data, ready.qualified, now=now, until=until)
+
+
+def protected_paths(config: Path) -> list[Path]:
+    """The policy file and every input it names: what an output must never replace."""
+    policy = load_policy(config)
+    inputs = policy.inputs
+    specs = [inputs.leads, *inputs.spend_inputs(), *inputs.transition_inputs()]
+    return [config, *(policy.resolve(spec) for spec in specs)]
 
 
 def _input_paths(policy: Policy) -> dict[str, str]:

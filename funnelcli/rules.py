@@ -9,6 +9,7 @@ name the rule's key path and YAML line.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from funnelcli.config import Policy
-from funnelcli.errors import ConfigError
+from funnelcli.errors import ConfigError, excerpt
 from funnelcli.yamlsrc import Key, format_problems
 
 COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
@@ -350,7 +351,7 @@ def _text_op(op: str, value: Any, col: pl.Expr, dtype: pl.DataType, loc: Key) ->
         return col.str.contains(value, literal=True).fill_null(False)
     problem = regex_problem(value)
     if problem:
-        raise _Problem(loc, f"bad regex {value!r}: {problem}")
+        raise _Problem(loc, f"bad regex {excerpt(value)}: {excerpt(problem, 200)}")
     return col.str.contains(value).fill_null(False)
 
 
@@ -364,6 +365,8 @@ def regex_problem(pattern: str) -> str | None:
 
 
 def _literal(value: Any, dtype: pl.DataType, loc: Key, op: str) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Problem(loc, f"'{op}' compares with {value!r}; use a finite number.")
     kind = _kind(dtype)
     ok = {
         "a number": isinstance(value, int | float) and not isinstance(value, bool),

@@ -19,6 +19,7 @@ import polars as pl
 
 from funnelcli.dataset import Step, quiet
 from funnelcli.errors import UsageError
+from funnelcli.output import remove_stale_temps, temp_prefix
 
 START = dt.datetime(2026, 5, 1)
 GROWTH = 1.15  # lead arrivals: power distribution over the months, growing slowly
@@ -71,6 +72,7 @@ class SampleSpec:
     seed: int = 7
     months: int = 6
     fmt: str = "csv"
+    force: bool = False  # replace tables already in the folder
 
 
 CHUNK = 1_000_000  # leads made at a time: memory stays near 1 GB whatever --leads asks for
@@ -82,10 +84,19 @@ def write_sample(spec: SampleSpec, out: Path, step: Step = quiet, chunk: int = C
     leads at a time; ``step`` is told which leads are being made."""
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} is a file; name a folder.")
+    paths = [out / f"{name}.{spec.fmt}" for name in TABLES]
+    taken = [p for p in paths if p.exists() or p.is_symlink()]
+    if taken and not spec.force:
+        names = ", ".join(p.name for p in taken)
+        msg = (
+            f"--out {out} already has {names}: not overwriting (they may be real exports). "
+            "Pick another folder, or add --force to replace them."
+        )
+        raise UsageError(msg)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out / "sample")
     rng = np.random.default_rng(spec.seed)
     days = (_add_months(START, spec.months) - START).days
-    paths = [out / f"{name}.{spec.fmt}" for name in TABLES]
     with _Staged(out, spec.fmt) as staged:
         for start in range(0, spec.leads, chunk):
             size = min(chunk, spec.leads - start)
@@ -111,7 +122,9 @@ class _Staged:
         self.chunks = dict.fromkeys(TABLES, 0)
 
     def __enter__(self) -> _Staged:
-        self.work = Path(tempfile.mkdtemp(prefix=".sample.", suffix=".tmp", dir=self.out))
+        # Named like output.py's temp files, so a killed run's folder is removed next time.
+        prefix = temp_prefix(self.out / "sample")
+        self.work = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=self.out))
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from funnelcli.errors import UsageError
+from funnelcli.output import write_text
 
 FILENAME = "funnel.yaml"
 CRM_PRESETS = ("hubspot", "salesforce", "salesforce_opportunity", "pipedrive")
@@ -59,15 +60,22 @@ def _read(name: str) -> str:
     return resources.files("funnelcli").joinpath(name).read_text(encoding="utf-8")
 
 
-def write_starter(folder: Path, presets: tuple[str, ...] = ()) -> Path:
-    """Write ``folder/funnel.yaml``; refuse to overwrite an existing file (exit 2)."""
+def write_starter(folder: Path, presets: tuple[str, ...] = (), *, force: bool = False) -> Path:
+    """Write ``folder/funnel.yaml`` (atomically: a full disk leaves no empty file behind);
+    refuse to overwrite an existing file without ``force`` (exit 2)."""
     text = starter_text(presets=presets)  # a bad preset fails before anything is written
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} is a file; give a folder for funnel.yaml.")
     path = folder / FILENAME
-    if path.exists():
-        msg = f"{path} already exists; not overwriting it. Move it away or pick another folder."
+    if (path.exists() or path.is_symlink()) and not force:
+        msg = (
+            f"{path} already exists; not overwriting it. Move it away, pick another folder, "
+            "or add --force."
+        )
         raise UsageError(msg)
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot create {folder} ({err.strerror}).") from None
+    write_text(text, path)
     return path

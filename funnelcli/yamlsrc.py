@@ -17,8 +17,11 @@ from funnelcli.errors import ConfigError
 
 Key = tuple[str | int, ...]
 
-# A real policy has a few hundred nodes; anything far beyond that is an alias bomb.
+# A real policy has a few hundred nodes and is a few KiB; anything far beyond that is an
+# alias bomb, a data file passed by mistake, or /dev/zero.
 MAX_NODES = 100_000
+MAX_BYTES = 10 << 20
+MAX_DEPTH = 50  # nesting of mappings and lists (a real policy: about 10)
 _PLAIN_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
@@ -56,6 +59,36 @@ def format_problems(source: YamlSource, problems: list[tuple[Key, str]]) -> str:
     lines = [f"{source.where(loc)}: {format_loc(loc)}: {text}" for loc, text in problems]
     head = f"{source.path}: {len(lines)} problems in the policy:\n" if len(lines) > 1 else ""
     return head + "\n".join(lines)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, counting nodes and nesting as it composes, so an oversized or
+    too deep document fails at once instead of after composing everything."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.nodes = 0
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:  # type: ignore[override]
+        self.nodes += 1
+        self.depth += 1
+        try:
+            if self.nodes > MAX_NODES:
+                mark = self.peek_event().start_mark
+                raise _TooBig(mark.line + 1, f"more than {MAX_NODES:,} values")
+            if self.depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _TooBig(mark.line + 1, f"nesting deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)  # type: ignore[arg-type]
+        finally:
+            self.depth -= 1
+
+
+class _TooBig(Exception):
+    def __init__(self, line: int, what: str) -> None:
+        super().__init__(what)
+        self.line, self.what = line, what
 
 
 class _Builder:
@@ -107,7 +140,7 @@ class _Builder:
 def load_yaml(path: Path) -> YamlSource:
     """Read ``path`` as YAML; every failure is a ConfigError naming the file and line."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = _read_bounded(path)
     except FileNotFoundError:
         msg = (
             f"config file {path} not found. Pass --config PATH, or run `funnel init` to "
@@ -118,9 +151,13 @@ def load_yaml(path: Path) -> YamlSource:
         msg = f"cannot read config file {path}: {err}"
         raise ConfigError(msg) from None
     builder = _Builder(path)
+    loader = _BoundedLoader(text)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = loader.get_single_node()
         data = builder.build(node, ()) if node is not None else None
+    except _TooBig as err:
+        msg = f"{path}:{err.line}: the policy has {err.what}; write it out plainly."
+        raise ConfigError(msg) from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = f":{mark.line + 1}" if mark else ""
@@ -129,4 +166,19 @@ def load_yaml(path: Path) -> YamlSource:
     except yaml.YAMLError as err:
         msg = f"{path}: invalid YAML: {err}"
         raise ConfigError(msg) from None
+    finally:
+        loader.dispose()
     return YamlSource(path=path, data=data, lines=builder.lines)
+
+
+def _read_bounded(path: Path) -> str:
+    """The file's text, read up to MAX_BYTES (a FIFO such as ``-c <(envsubst < f)`` works;
+    ``/dev/zero`` or a data file passed by mistake fails fast)."""
+    if path.is_dir():
+        raise IsADirectoryError(21, "is a folder, not a file")
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_BYTES + 1)
+    if len(raw) > MAX_BYTES:
+        msg = f"config file {path} is over {MAX_BYTES >> 20} MiB; a policy is a few KiB."
+        raise ConfigError(msg)
+    return raw.decode("utf-8-sig")

@@ -139,10 +139,11 @@ def test_policy_stage_crm_rows_count_for_earlier_stages(project: Project) -> Non
     assert stages["sql"]["days"]["median"] == 0.0
 
 
-def test_debug_shows_a_traceback(tmp_path: Path) -> None:
+def test_debug_shows_a_traceback_and_keeps_the_exit_code(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--debug", "report", "--config", str(tmp_path / "x.yaml")])
-    assert result.exit_code != 0
-    assert result.exception is not None and "not found" in str(result.exception)
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and "ConfigError" in result.stderr
+    assert "not found" in result.stderr
 
 
 def test_type_inference_reads_past_the_first_thousand_values() -> None:

@@ -112,6 +112,6 @@ def test_an_interrupted_sample_leaves_nothing_behind(tmp_path: Path, fmt: str) -
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        write_sample(SampleSpec(leads=2500, fmt=fmt), tmp_path, interrupt, chunk=1000)
+        write_sample(SampleSpec(leads=2500, fmt=fmt, force=True), tmp_path, interrupt, chunk=1000)
     assert [p.name for p in tmp_path.iterdir()] == [f"leads.{fmt}"]
     assert (tmp_path / f"leads.{fmt}").read_text() == "the previous sample"

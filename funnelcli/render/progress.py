@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.text import Text
 
 
 @contextmanager
@@ -20,6 +21,7 @@ def progress(console: Console, *, enabled: bool) -> Iterator[Callable[[str], Non
     with console.status("starting…") as status:
 
         def step(text: str) -> None:
-            status.update(f"{text}… [dim]{time.monotonic() - start:.1f}s[/dim]")
+            elapsed = f"{time.monotonic() - start:.1f}s"
+            status.update(Text.assemble(f"{text}… ", (elapsed, "dim")))
 
         yield step
