@@ -103,7 +103,7 @@ def read_text(
         # Old Mac "CSV", or line endings mixed: polars only knows \n, so unify them.
         text_bytes = _LONE_CR.sub(b"\n", _held(path, raw, text_bytes)).replace(b"\r\n", b"\n")
         notes.append("line endings CR")
-    control = len(_CONTROL_LINE.findall(seen))
+    control = _control_lines(seen)
     if control:
         text_bytes = _CONTROL.sub(b"", _held(path, raw, text_bytes))
     if text_bytes is not None:
@@ -131,7 +131,13 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 # Control characters other than tab and line ends: never meant in a cell (a NUL inside
 # "face\0book" would make a channel of its own).
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_CONTROL_LINE = re.compile(rb"[^\n]*[\x00-\x08\x0b\x0c\x0e-\x1f\x7f][^\n]*")
+
+
+def _control_lines(data: bytes) -> int:
+    """How many lines hold a control character (one regex scan; lines split only then)."""
+    if _CONTROL.search(data) is None:
+        return 0
+    return sum(1 for line in data.split(b"\n") if _CONTROL.search(line))
 
 
 def _held(path: Path, raw: bytes | None, text_bytes: bytes | None) -> bytes:

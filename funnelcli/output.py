@@ -22,11 +22,14 @@ from pathlib import Path
 from funnelcli.errors import UsageError
 
 STALE_SECONDS = 3600
+NAME_MAX = 255  # bytes in a file name on Linux and macOS file systems
 TEMP_PREFIX = ".funnel-"
 
 
 def check_writable(path: Path) -> None:
     """Fail before any work when ``--output`` cannot be written (exit 2)."""
+    if len(os.fsencode(path.name)) > NAME_MAX:  # before any stat: it would fail on it
+        raise UsageError(f"--output {path}: the file name is longer than {NAME_MAX} bytes.")
     if _is_stream(path):
         return
     target = _target(path)
@@ -38,9 +41,6 @@ def check_writable(path: Path) -> None:
         raise UsageError(f"--output {path} is a folder; name a file.")
     if not os.access(folder, os.W_OK):
         raise UsageError(f"--output {path}: folder {folder} is not writable.")
-    limit = os.pathconf(folder, "PC_NAME_MAX") if hasattr(os, "pathconf") else 255
-    if len(os.fsencode(target.name)) > limit:
-        raise UsageError(f"--output {path}: the file name is longer than {limit} bytes.")
 
 
 def refuse_clobber(path: Path, protected: Iterable[Path]) -> None:

@@ -103,7 +103,8 @@ def _check_readable(source: Source) -> None:
 
 
 def _scan_parquet(source: Source) -> Scanned:
-    frame = pl.scan_parquet(source.path)
+    # glob=False: a path is a path, even with [ ] * ? in its name.
+    frame = pl.scan_parquet(source.path, glob=False)
     try:
         names = frame.collect_schema().names()
     except pl.exceptions.PolarsError as err:
@@ -178,6 +179,7 @@ def _scan_csv(source: Source) -> Scanned:
         row_index_offset=1,
         raise_if_empty=False,
         skip_rows=source.skip_rows,
+        glob=False,
     )
     frame = frame.with_columns(pl.col(names[-1]).is_null().alias(MAYBE_SHORT))
     return Scanned(frame, source, notes=text.notes, renamed=renamed, text=text)
@@ -216,7 +218,7 @@ def unique_names(names: list[str]) -> tuple[list[str], dict[str, str]]:
 def _check_structure(source: Source, text: detect.Text, width: int) -> None:
     """Find the first row whose cell count differs from the header's (one vectorised pass)."""
     data = text.data
-    lines = pl.scan_lines(data if data is not None else source.path)
+    lines = pl.scan_lines(data if data is not None else source.path, glob=False)
     # Only lines with a quote need the (slower) regex; the others reach it as nulls.
     line = pl.col("line")
     quoted = pl.when(line.str.contains('"', literal=True)).then(line)
@@ -257,6 +259,7 @@ def _check_quotes(source: Source, text: detect.Text, line: int) -> None:
         infer_schema=False,
         skip_rows=source.skip_rows,
         with_column_names=lambda cols: unique_names(cols)[0],
+        glob=False,
     )
     try:
         frame.collect()
