@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -112,10 +112,12 @@ def atomic_path(path: Path) -> Iterator[Path]:
     """A temp file beside ``path`` to write; renamed over ``path`` only if the block
     succeeds, with the mode the file had (or the usual one for a new file)."""
     remove_stale_temps(path)
-    fd, name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    folder = path.parent if str(path.parent) else Path()
+    # The name is chosen before the file exists, so a signal at any moment after this line
+    # finds it to remove.
+    tmp = folder / f"{temp_prefix(path)}{secrets.token_hex(4)}.tmp"
     try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         yield tmp
         try:
             mode = stat.S_IMODE(path.stat().st_mode)

@@ -9,8 +9,8 @@ duplicate lead ids, skipped stages, transitions dated before their lead, a bad d
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,9 +123,15 @@ class _Staged:
 
     def __enter__(self) -> _Staged:
         # Named like output.py's temp files, so a killed run's folder is removed next time.
-        prefix = temp_prefix(self.out / "sample")
-        self.work = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=self.out))
-        return self
+        # The name is known before the folder exists, so a signal at any moment after this
+        # line finds it to remove (the with-statement's exit does not run if this fails).
+        self.work = self.out / f"{temp_prefix(self.out / 'sample')}{secrets.token_hex(4)}.tmp"
+        try:
+            self.work.mkdir()
+            return self
+        except BaseException:
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise
 
     def __exit__(self, *_: object) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
