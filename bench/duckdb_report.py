@@ -1,7 +1,7 @@
 """The cohort report by channel the way an analyst would write it in DuckDB SQL.
 
-It hard-codes config.example.yaml's policy (aliases, scoring, requires, exits) and DESIGN.md
-§4's rules (earliest duplicate kept, skipped stages back-filled, dates clamped to creation).
+It hard-codes config.example.yaml's policy (aliases, scoring, requires, exits) and the rules of
+docs/metrics.md (earliest duplicate kept, skipped stages back-filled, dates clamped to creation).
 Usage: python bench/duckdb_report.py DATA_DIR csv|parquet  → JSON on stdout.
 """
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import traceback
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from funnelcli import __version__, scaffold
+from funnelcli import __version__, scaffold, schemas
 from funnelcli.errors import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
@@ -247,7 +248,7 @@ def check(
         typer.Option(help="Check as exported at the end of this day (YYYY-MM-DD, yesterday)."),
     ] = None,
 ) -> None:
-    """Data-quality gate: exit 1 when any finding is an error (see DESIGN.md §6)."""
+    """Data-quality gate: exit 1 when any finding is an error (checks: docs/checks.md)."""
 
     def work() -> str:
         _guard_output(output, config)
@@ -338,6 +339,20 @@ def _emit(renderable: Any, output: Path | None) -> None:
         Console().print(renderable)
         return
     write_text(table_render.plain(renderable), output)
+
+
+class SchemaName(StrEnum):
+    config = "config"
+    report = "report"
+    check = "check"
+
+
+@app.command("schema")
+def schema_command(
+    name: Annotated[SchemaName, typer.Argument(help="config, report or check.")],
+) -> None:
+    """Print the JSON Schema of the policy file (config) or of a JSON output."""
+    write_text(json.dumps(schemas.schema(name.value), indent=2) + "\n", None)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""The policy file: YAML → validated, typed ``Policy`` (DESIGN.md §3).
+"""The policy file: YAML → validated, typed ``Policy`` (docs/policy.md).
 
 Conditions (``when`` / ``requires``) are kept as raw data here and compiled by ``rules.py``
 once the leads' column types are known; everything else is checked here, all problems at

@@ -230,7 +230,7 @@ def _decode_head(sample: bytes) -> None:
 
 
 def _western(sample: bytes) -> str:
-    """The single-byte Western encoding a charset detector finds (DESIGN: Windows-1252
+    """The single-byte Western encoding a charset detector finds (docs/inputs.md: Windows-1252
     family); a byte Windows-1252 leaves undefined falls back to Latin-1."""
     # Imported here: only non-UTF-8 files need it, and it costs start-up time otherwise.
     from charset_normalizer import from_bytes  # noqa: PLC0415

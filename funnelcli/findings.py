@@ -1,4 +1,4 @@
-"""The data-quality catalogue (DESIGN.md §6) and the Finding a check or a report emits.
+"""The data-quality catalogue (docs/checks.md) and the Finding a check or a report emits.
 
 Each check is data: an id, a default severity, a message template, and whether the rows it
 flags are dropped from the report (those are the rows ``--strict`` refuses). ``{n}`` in a
@@ -106,7 +106,7 @@ _CHECKS = [
     ),
     _c(
         "spend.missing_days",
-        "info",
+        "warning",
         "{n} channel-days inside a channel's spend date range have no spend row in {file}.",
     ),
     _c(
@@ -184,7 +184,7 @@ _CHECKS = [
         "{n} header names in {file} are blank or repeated, in columns funnel does not read; "
         "read under the names in the examples.",
     ),
-    _c("policy.stage_never_reached", "warning", "{n} stages were never reached by any lead."),
+    _c("policy.stage_never_reached", "info", "{n} stages were never reached by any lead."),
     _c("policy.target_missed", "error", "{n} targets of the policy were missed (check --targets)."),
 ]
 CATALOGUE: dict[str, Check] = {c.id: c for c in _CHECKS}
@@ -237,7 +237,7 @@ class Finding:
         return replace(self, severity=severity)
 
     def as_warning(self) -> dict[str, object]:
-        """The report's ``warnings[]`` shape (DESIGN.md §5)."""
+        """The report's ``warnings[]`` shape (docs/outputs.md)."""
         return {
             "code": self.id,
             "count": self.count,
@@ -246,7 +246,7 @@ class Finding:
         }
 
     def as_finding(self) -> dict[str, object]:
-        """The check's ``findings[]`` shape (DESIGN.md §6)."""
+        """The check's ``findings[]`` shape (docs/checks.md)."""
         return {
             "id": self.id,
             "severity": self.level,

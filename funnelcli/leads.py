@@ -255,7 +255,7 @@ def _clean(raw: pl.DataFrame) -> Loaded:
         flagged(raw, "leads.bad_created_at", bad_created, pl.col(RAW_CREATED), total=total),
     )
     usable = ~missing_id & pl.col("created_at").is_not_null()
-    # Earliest created_at wins; file order breaks ties (DESIGN.md §2). Only the rows whose
+    # Earliest created_at wins; file order breaks ties (docs/inputs.md). Only the rows whose
     # id repeats need sorting, so the usual export with unique ids costs one hash pass.
     # Unusable rows take no part: their key is null and they are filtered out.
     key = pl.when(usable).then(pl.col("lead_id"))

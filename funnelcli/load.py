@@ -1,4 +1,4 @@
-"""The three inputs → typed, normalised DataFrames plus the row-level findings (DESIGN.md §2).
+"""The three inputs → typed, normalised DataFrames plus the row-level findings (docs/inputs.md).
 
 Each file is scanned once: mapping, parsing and flagging happen in one lazy query that is
 collected once; every later step works on these in-memory frames.

@@ -1,4 +1,4 @@
-"""Cohort metrics per group (DESIGN.md §4): counts, rates, costs and time in funnel."""
+"""Cohort metrics per group (docs/metrics.md): counts, rates, costs and time in funnel."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class Query:
     by: list[str] = field(default_factory=lambda: ["channel"])
     every: str | None = None
     within_days: float | None = None
-    basis: str = "cohort"  # cohort | period (DESIGN.md §4)
+    basis: str = "cohort"  # cohort | period (docs/metrics.md)
     as_of: dt.date | None = None  # the day the report is "as of": maturity is judged on it
     include_immature: bool = False
 
@@ -193,7 +193,7 @@ def _with_spend(
     spend = _window_spend(spend_df, query)
     cutoff = query.maturity_cutoff
     # Summed in 128 bits: Int64 micro-units wrap silently past 9.2e12 currency units, which
-    # IDR, VND or KRW totals reach (DESIGN §2 "Amounts": never a wrong total).
+    # IDR, VND or KRW totals reach (docs/inputs.md, "Amounts": never a wrong total).
     micros = pl.col("micros").cast(pl.Int128)
     if cutoff is None or query.include_immature:
         base = micros.sum()

@@ -32,8 +32,8 @@ _AMOUNT = {
         rf"\s*{_CUR}?\s*$"
     ),
 }
-# What proves a column's decimal mark (DESIGN §2): the mark followed by one, two, or four
-# or more digits at the end of the number.
+# What proves a column's decimal mark (docs/inputs.md, "What is detected"): the mark
+# followed by one, two, or four or more digits at the end of the number.
 _PROVES = {",": r"\d,(?:\d{1,2}|\d{4,})$", ".": r"\d\.(?:\d{1,2}|\d{4,})$"}
 # Day/month layouts: 3/2/2026, 02.03.2026 09:15, 3/2/2026, 9:15 AM, 2/3/26 14:05.
 _DM = (
@@ -267,7 +267,7 @@ def amount_micros(col: pl.Expr, dtype: pl.DataType, decimal: str = ".") -> pl.Ex
 
 
 def normalise_channel(col: pl.Expr, aliases: dict[str, list[str]]) -> pl.Expr:
-    """Trim, lower-case, map aliases; missing or blank → ``unknown`` (DESIGN.md §2).
+    """Trim, lower-case, map aliases; missing or blank → ``unknown`` (docs/inputs.md).
 
     A categorical: a handful of channels over millions of leads, so four bytes a row, and
     grouping and joining on it compare integers (rules still see it as text)."""

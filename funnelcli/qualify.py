@@ -1,4 +1,4 @@
-"""Per-lead qualification (DESIGN.md §4): score, ``reached[s]`` and ``at[s]`` for every stage."""
+"""Per-lead qualification (docs/metrics.md): score, ``reached[s]`` and ``at[s]`` for every stage."""
 
 from __future__ import annotations
 

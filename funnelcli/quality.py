@@ -1,4 +1,4 @@
-"""The checks that need whole tables or the policy (DESIGN.md §6), and the config's
+"""The checks that need whole tables or the policy (docs/checks.md), and the config's
 severity overrides. Row-level checks happen while loading; this adds the rest."""
 
 from __future__ import annotations

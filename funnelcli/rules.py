@@ -1,4 +1,4 @@
-"""The condition grammar (DESIGN.md §3) compiled to polars expressions.
+"""The condition grammar (docs/policy.md) compiled to polars expressions.
 
 Nothing in the YAML is evaluated as Python: each condition becomes a boolean polars
 expression, two-valued (a comparison on a null is false, so ``not`` of it is true).

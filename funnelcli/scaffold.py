@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
 from funnelcli.errors import UsageError
 from funnelcli.output import write_text
+from funnelcli.schemas import schema
 
 FILENAME = "funnel.yaml"
+SCHEMA_FILE = "funnel.schema.json"
 CRM_PRESETS = ("hubspot", "salesforce", "salesforce_opportunity", "pipedrive")
 SPEND_PRESETS = {
     "google_ads": (
@@ -77,5 +80,10 @@ def write_starter(folder: Path, presets: tuple[str, ...] = (), *, force: bool = 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise UsageError(f"cannot create {folder} ({err.strerror}).") from None
-    write_text(text, path)
+    # Editors with a YAML language server complete and check the policy from its schema,
+    # written beside it (kept if it is already there and --force was not given).
+    schema_path = folder / SCHEMA_FILE
+    if force or not schema_path.exists():
+        write_text(json.dumps(schema("config"), indent=2) + "\n", schema_path)
+    write_text(f"# yaml-language-server: $schema={SCHEMA_FILE}\n" + text, path)
     return path

@@ -174,7 +174,7 @@ def _dates_shown() -> pl.Expr:
 
 def spread_over_days(spend: pl.DataFrame) -> pl.DataFrame:
     """Rows that cover ``date`` … ``date_end`` become one row a day, the amount split evenly
-    in micro-units with the remainder on the last day (DESIGN §2 "Spend over a range")."""
+    in micro-units with the remainder on the last day (docs/inputs.md, "Spend over a range")."""
     ranged = pl.col("date_end").is_not_null() & (pl.col("date_end") > pl.col("date"))
     if not spend.select(ranged.any()).item():
         return spend.drop("date_end")

@@ -1,4 +1,4 @@
-"""The policy's ``targets:`` evaluated against a report row (DESIGN.md §3)."""
+"""The policy's ``targets:`` evaluated against a report row (docs/policy.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""DESIGN.md §4 written again, naively, in plain Python: an independent oracle for tests.
+"""docs/metrics.md written again, naively, in plain Python: an independent oracle for tests.
 
 It takes already-parsed rows (datetimes, floats) and returns the counts, spend and days
 that funnel must report. It shares no code with funnelcli.

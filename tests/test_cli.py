@@ -156,11 +156,12 @@ def test_init_writes_starter_and_refuses_overwrite(tmp_path: Path) -> None:
     run = invoke("init", tmp_path / "proj")
     assert run.exit_code == 0, run.stderr
     written = tmp_path / "proj" / "funnel.yaml"
-    assert written.read_text() == starter_text()
+    schema_line = "# yaml-language-server: $schema=funnel.schema.json\n"
+    assert written.read_text() == schema_line + starter_text()
     again = invoke("init", tmp_path / "proj")
     assert again.exit_code == 2
     assert "already exists" in again.stderr
-    assert written.read_text() == starter_text()
+    assert written.read_text() == schema_line + starter_text()
 
 
 def test_init_then_sample_then_report(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""One small hand-made fixture per definition of DESIGN.md §4, numbers worked out by hand."""
+"""One small hand-made fixture per definition of docs/metrics.md, numbers worked out by hand."""
 
 from __future__ import annotations
 

@@ -1,12 +1,18 @@
-"""The real-data examples (examples/*/funnel.yaml) run on the public files in
-../shared/realdata, and their headline numbers agree with a plain-Python count of the same
-CSV files (csv module, no funnel code)."""
+"""The real-data examples (examples/*/funnel.yaml) run on the public files they name, and
+their headline numbers agree with a plain-Python count of the same CSV files (csv module,
+no funnel code).
+
+The data is not in the repository (examples/README.md says where to get it): each example's
+own data/ folder is used when it holds the files, else FUNNEL_EXAMPLES_DATA/<dataset>, else
+the project's shared data folder beside the repository (where CI has it)."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import json
+import os
+import shutil
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -15,12 +21,34 @@ import pytest
 
 from tests.conftest import ROOT, Project, invoke, report_json, row
 
-REALDATA = ROOT.parent / "shared" / "realdata"
 EXAMPLES = ROOT / "examples"
+DATASETS = {  # example → (dataset folder, a file it must hold)
+    "olist": ("olist_marketing_funnel", "olist_marketing_qualified_leads_dataset.csv"),
+    "x_education": ("x_education_leads", "Leads.csv"),
+    "maven": ("maven_crm_sales_opportunities", "sales_pipeline.csv"),
+}
 
-pytestmark = pytest.mark.skipif(
-    not REALDATA.is_dir(), reason=f"real data not found at {REALDATA} (../shared beside the repo)"
-)
+
+def _data(name: str) -> Path:
+    """The folder with the example's files, or a skip that says where to put them."""
+    folder, probe = DATASETS[name]
+    places = [EXAMPLES / name / "data"]
+    if os.environ.get("FUNNEL_EXAMPLES_DATA"):
+        places.append(Path(os.environ["FUNNEL_EXAMPLES_DATA"]) / folder)
+    places.append(ROOT.parent / "shared" / "realdata" / folder)
+    for place in places:
+        if (place / probe).is_file():
+            return place
+    pytest.skip(f"{name}: put {probe} in {EXAMPLES / name / 'data'} (see examples/README.md)")
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    """Each example's policy in its own folder, its data/ the folder that has the files."""
+    for name in DATASETS:
+        (tmp_path / name).mkdir()
+        shutil.copy(EXAMPLES / name / "funnel.yaml", tmp_path / name / "funnel.yaml")
+    return tmp_path
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -28,17 +56,21 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _example(name: str) -> Project:
-    return Project(EXAMPLES / name)
+def _example(root: Path, name: str) -> Project:
+    data = _data(name)
+    link = root / name / "data"
+    if not link.exists():
+        link.symlink_to(data.resolve(), target_is_directory=True)
+    return Project(root / name)
 
 
-def test_olist_mql_to_won_by_origin() -> None:
-    folder = REALDATA / "olist_marketing_funnel"
+def test_olist_mql_to_won_by_origin(examples: Path) -> None:
+    folder = _data("olist")
     mqls = _rows(folder / "olist_marketing_qualified_leads_dataset.csv")
     deals = _rows(folder / "olist_closed_deals_dataset.csv")
     origin = {m["mql_id"]: (m["origin"].strip().lower() or "unknown") for m in mqls}
     won = {d["mql_id"] for d in deals if d["mql_id"] in origin and d["won_date"].strip()}
-    report = report_json(_example("olist"))
+    report = report_json(_example(examples, "olist"))
     total = report["total"]
     assert (total["leads"], total["stages"]["won"]["count"]) == (len(origin), len(won))
     assert (total["leads"], len(won)) == (8000, 842)
@@ -91,11 +123,11 @@ def _x_score(lead: dict[str, str]) -> float:
     return points
 
 
-def test_x_education_scoring_policy() -> None:
-    leads = _rows(REALDATA / "x_education_leads" / "Leads.csv")
+def test_x_education_scoring_policy(examples: Path) -> None:
+    leads = _rows(_data("x_education") / "Leads.csv")
     mql = [lead for lead in leads if _x_score(lead) >= 40]
     enrolled = [lead for lead in mql if lead["Converted"].strip() == "1"]
-    report = report_json(_example("x_education"))
+    report = report_json(_example(examples, "x_education"))
     stages = report["total"]["stages"]
     assert report["total"]["leads"] == len(leads) == 9240
     assert stages["mql"]["count"] == len(mql)
@@ -107,11 +139,11 @@ def test_x_education_scoring_policy() -> None:
     assert stages["customer"]["rate"] > base + 0.2
 
 
-def test_maven_engaged_to_won_by_product() -> None:
-    deals = _rows(REALDATA / "maven_crm_sales_opportunities" / "sales_pipeline.csv")
+def test_maven_engaged_to_won_by_product(examples: Path) -> None:
+    deals = _rows(_data("maven") / "sales_pipeline.csv")
     engaged = [d for d in deals if d["engage_date"].strip()]
     won = [d for d in engaged if d["deal_stage"] == "Won" and d["close_date"].strip()]
-    report = report_json(_example("maven"), "--by", "product")
+    report = report_json(_example(examples, "maven"), "--by", "product")
     total = report["total"]
     assert (total["leads"], total["stages"]["won"]["count"]) == (len(engaged), len(won))
     assert (len(engaged), len(won)) == (8300, 4238)
@@ -123,10 +155,10 @@ def test_maven_engaged_to_won_by_product() -> None:
     assert dropped["count"] == len(deals) - len(engaged) == 500
 
 
-def test_x_education_rule_lift() -> None:
+def test_x_education_rule_lift(examples: Path) -> None:
     # "Total Time Spent on Website ≥ 600": how many leads it fires on, and how many of them
     # (and of the others) enrolled under the policy (MQL by score, then Converted = 1).
-    leads = _rows(REALDATA / "x_education_leads" / "Leads.csv")
+    leads = _rows(_data("x_education") / "Leads.csv")
 
     def enrolled(lead: dict[str, str]) -> bool:
         return _x_score(lead) >= 40 and lead["Converted"] == "1"
@@ -136,7 +168,8 @@ def test_x_education_rule_lift() -> None:
 
     fires = [lead for lead in leads if time_spent(lead) >= 600]
     others = [lead for lead in leads if time_spent(lead) < 600]
-    run = invoke("score", "-c", EXAMPLES / "x_education" / "funnel.yaml", "--rules", "-f", "json")
+    config = _example(examples, "x_education").config
+    run = invoke("score", "-c", config, "--rules", "-f", "json")
     assert run.exit_code == 0, run.stderr
     rule = json.loads(run.stdout)["rules"][0]
     assert rule["rule"] == "Total Time Spent on Website ≥ 600"

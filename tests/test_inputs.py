@@ -1,4 +1,4 @@
-"""Input options of DESIGN.md §2: types, null_values, split transition inputs, wide layout."""
+"""Input options of docs/inputs.md: types, null_values, split transition inputs, wide layout."""
 
 from __future__ import annotations
 

@@ -522,7 +522,7 @@ def test_html_without_the_plotting_extra_still_has_the_tables(
     monkeypatch.setattr(charts, "available", lambda: False)
     page = _page(_sample("--format", "html"))
     assert page.images == []
-    assert "pip install 'funnel-cli[html]'" in " ".join(page.text)
+    assert "pip install 'funnel-report[html]'" in " ".join(page.text)
     assert page.tags.count("table") == 5
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from funnelcli.model import Report, Row
 
-INSTALL_HINT = "pip install 'funnel-cli[html]'"
+INSTALL_HINT = "pip install 'funnel-report[html]'"
 COLOURS = ["#2563eb", "#16a34a", "#ea580c", "#9333ea", "#0891b2", "#dc2626", "#4b5563"]
 
 

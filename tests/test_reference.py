@@ -1,0 +1,91 @@
+"""The reference lives in the repository and agrees with the code: every check of the
+catalogue is documented with its default severity, the JSON Schemas accept what funnel
+writes and reads, and nothing a user gets points outside the repository."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from funnelcli.findings import CATALOGUE
+from funnelcli.scaffold import CRM_PRESETS, SPEND_PRESETS
+from tests.conftest import invoke
+
+ROOT = Path(__file__).parent.parent
+DOCS = ROOT / "docs"
+EXAMPLE = ROOT / "config.example.yaml"
+
+
+def test_every_check_is_documented_with_its_severity() -> None:
+    text = (DOCS / "checks.md").read_text()
+    rows = dict(re.findall(r"^\| `([a-z_.]+)` \| (error|warning|info) \|", text, re.M))
+    assert rows == {c.id: c.severity for c in CATALOGUE.values()}
+
+
+def test_the_docs_index_lists_every_page() -> None:
+    index = (DOCS / "README.md").read_text()
+    pages = sorted(p.name for p in DOCS.glob("*.md") if p.name != "README.md")
+    assert pages == sorted(re.findall(r"\]\(([a-z]+\.md)\)", index))
+
+
+def test_nothing_a_user_gets_points_outside_the_repository() -> None:
+    places = [ROOT / "README.md", EXAMPLE, *DOCS.rglob("*.md"), *(ROOT / "examples").rglob("*")]
+    places += [p for p in (ROOT / "funnelcli").rglob("*") if p.suffix in (".py", ".yaml")]
+    for path in places:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            assert "DESIGN.md" not in text and "shared/" not in text, path
+
+
+@pytest.mark.parametrize("name", ["config", "report", "check"])
+def test_schema_command_prints_a_valid_json_schema(name: str) -> None:
+    run = invoke("schema", name)
+    assert run.exit_code == 0
+    jsonschema.Draft202012Validator.check_schema(json.loads(run.stdout))
+
+
+def _config_schema() -> dict:
+    return json.loads(invoke("schema", "config").stdout)
+
+
+def test_the_example_and_every_starter_fit_the_config_schema(tmp_path: Path) -> None:
+    schema = _config_schema()
+    jsonschema.validate(yaml.safe_load(EXAMPLE.read_text()), schema)
+    for preset in [*CRM_PRESETS, *SPEND_PRESETS]:
+        folder = tmp_path / preset
+        assert invoke("init", folder, "--preset", preset).exit_code == 0
+        text = (folder / "funnel.yaml").read_text()
+        assert text.startswith("# yaml-language-server: $schema=funnel.schema.json\n")
+        assert json.loads((folder / "funnel.schema.json").read_text()) == schema
+        jsonschema.validate(yaml.safe_load(text), schema)
+
+
+def test_the_schema_catches_a_typo() -> None:
+    policy = yaml.safe_load(EXAMPLE.read_text())
+    policy["stages"][1]["requirez"] = {}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(policy, _config_schema())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--every", "month", "--by", "channel,campaign"],
+        ["--last", "4w", "--as-of", "2026-06-30", "--compare", "previous", "--within", "30"],
+        ["--basis", "period", "--every", "week"],
+    ],
+)
+def test_report_json_fits_its_schema(args: list[str]) -> None:
+    report = invoke("report", "-c", EXAMPLE, "-f", "json", "-q", *args).json()
+    jsonschema.validate(report, json.loads(invoke("schema", "report").stdout))
+
+
+def test_check_json_fits_its_schema() -> None:
+    check = invoke("check", "-c", EXAMPLE, "-f", "json").json()
+    jsonschema.validate(check, json.loads(invoke("schema", "check").stdout))
