@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from funnelcli.catalogue import GROUP, metric_of
 from funnelcli.metrics import PERIOD
 from funnelcli.model import Change, Comparison, Report, Row, metric_values
 from funnelcli.stats import cost_interval, count_interval, overlap
@@ -17,11 +18,7 @@ MIN_DAYS_SAMPLE = 30
 
 def direction(key: str) -> int:
     """+1 when higher is better, -1 when lower is better, 0 when neither (spend)."""
-    if key == "spend":
-        return 0
-    if key == "cpl" or key.endswith((".cost_per", ".median", ".p90")):
-        return -1
-    return 1
+    return metric_of(key).better
 
 
 def attach(current: Report, previous: Report, comparison: Comparison) -> Report:
@@ -75,20 +72,20 @@ def _change(key: str, now: float | None, then: float | None, row: Row, prev: Row
 
 
 def indistinct(key: str, row: Row, prev: Row) -> bool:
-    """Whether the 95% intervals of the two values overlap (chance could explain it)."""
-    stage, _, metric = key.partition(".")
-    if not metric:  # leads, cpl
-        if key == "leads":
+    """Whether the 95% intervals of the two values overlap (chance could explain it), by
+    the interval the metric's catalogue entry names."""
+    metric = metric_of(key)
+    stage = key.split(".", 1)[0] if key not in GROUP else None
+    if stage is None:  # leads, cpl: counts and costs of the whole row
+        if metric.interval == "count":
             return overlap(count_interval(row.leads), count_interval(prev.leads))
         return overlap(_cost(row.spend, row.leads), _cost(prev.spend, prev.leads))
     a, b = row.stages[stage], prev.stages[stage]
-    if metric == "count":
+    if metric.interval == "count":
         return overlap(count_interval(a.count), count_interval(b.count))
-    if metric == "rate":
-        return overlap(a.rate_ci, b.rate_ci)
-    if metric == "rate_from_lead":
-        return overlap(a.rate_from_lead_ci, b.rate_from_lead_ci)
-    if metric == "cost_per":
+    if metric.interval in ("rate_ci", "rate_from_lead_ci"):
+        return overlap(getattr(a, metric.interval), getattr(b, metric.interval))
+    if metric.interval == "cost":
         return overlap(_cost_per(a.cost_per, a.count), _cost_per(b.cost_per, b.count))
     return min(a.count, b.count) < MIN_DAYS_SAMPLE  # days: no interval, only sample size
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from funnelcli.catalogue import TARGET_METRICS
 from funnelcli.errors import ConfigError
 from funnelcli.findings import CATALOGUE
 from funnelcli.presets import PRESETS, kinds, preset_for
@@ -23,7 +24,6 @@ from funnelcli.yamlsrc import Key, YamlSource, format_loc, format_problems, load
 
 ColumnType = Literal["int", "float", "bool", "str", "date"]
 Severity = Literal["error", "warning", "info"]
-TARGET_METRICS = ("rate", "rate_from_lead", "cost_per", "count")
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 

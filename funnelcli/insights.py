@@ -9,6 +9,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any
 
+from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS
 from funnelcli.compare import direction, indistinct
 from funnelcli.metrics import PERIOD
 from funnelcli.model import Bottleneck, Report, Row, TargetResult, Trend, metric_values
@@ -127,8 +128,8 @@ def _target_text(target: TargetResult) -> str:
     return f"{target.key} = {target.value:,.4g} (target {target.symbol} {target.threshold:,g})"
 
 
-TREND_METRICS = ("cpl",)
-TREND_STAGE_METRICS = ("rate", "cost_per")
+TREND_METRICS = tuple(m.name for m in GROUP_METRICS if m.trend)
+TREND_STAGE_METRICS = tuple(m.name for m in STAGE_METRICS if m.trend)
 
 
 def find_trends(rows: list[Row], periods: int) -> list[Trend]:

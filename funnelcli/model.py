@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS
 from funnelcli.findings import Finding
 
 SCHEMA = "funnel.report/1"
@@ -97,21 +98,11 @@ class Row:
 
 
 def metric_values(row: Row) -> dict[str, float | None]:
-    """Every comparable metric of a row by flat key: leads, spend, cpl, <stage>.<metric>."""
-    out: dict[str, float | None] = {"leads": row.leads, "spend": row.spend, "cpl": row.cpl}
+    """Every comparable metric of a row by flat key (``leads``, ``cpl``, ``mql.rate``,
+    ``mql.days.median``…): the catalogue's, in its order."""
+    out: dict[str, float | None] = {m.name: m.value(row) for m in GROUP_METRICS}
     for stage, m in list(row.stages.items())[1:]:
-        out |= {
-            f"{stage}.count": m.count,
-            f"{stage}.rate": m.rate,
-            f"{stage}.rate_from_lead": m.rate_from_lead,
-            f"{stage}.cost_per": m.cost_per,
-        }
-        none = Spread(None, None)
-        for name, spread in (
-            ("days", m.days or none),
-            ("days_from_lead", m.days_from_lead or none),
-        ):
-            out |= {f"{stage}.{name}.median": spread.median, f"{stage}.{name}.p90": spread.p90}
+        out |= {f"{stage}.{metric.name}": metric.value(m) for metric in STAGE_METRICS}
     return out
 
 

@@ -7,6 +7,7 @@ import io
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS, Metric, csv_column
 from funnelcli.model import Report, Row
 
 FORMULA_START = ("=", "+", "-", "@")
@@ -22,38 +23,36 @@ DAYS_PLACES = 9  # days: 9 decimals is below a millisecond
 
 
 def header(report: Report) -> list[str]:
-    """The columns: fixed by the policy's stages and the grouping; the first stage's rate,
-    cost and days are undefined by definition and not written."""
-    cols = [*report.group_by, "leads", "spend", "cpl"]
+    """The columns: fixed by the policy's stages and the grouping (the catalogue's CSV
+    metrics); the first stage's rate, cost and days are undefined by definition and not
+    written."""
+    cols = [*report.group_by, *(m.name for m in GROUP_METRICS if m.csv)]
     for i, (stage, _) in enumerate(report.stages):
-        cols.append(f"{stage}_count")
-        if i:
-            cols += [f"{stage}_{m}" for m in ("rate", "rate_from_lead", "cost_per")]
-            cols += [f"{stage}_days_median", f"{stage}_days_p90"]
+        metrics = [m for m in STAGE_METRICS if m.csv and (i or m.name == "count")]
+        cols += [csv_column(stage, m) for m in metrics]
     return cols
 
 
 def cells(report: Report, row: Row, *, total: bool = False) -> list[Any]:
     group = ["TOTAL", *[""] * (len(report.group_by) - 1)] if total else list(row.group.values())
     minor = MINOR_UNITS.get(report.currency.upper(), 2)
-    out: list[Any] = [
-        *group,
-        row.leads,
-        decimal(row.spend, minor),
-        decimal(row.cpl, RATIO_PLACES),
-    ]
+    out: list[Any] = [*group]
+    out += [_written(m, m.value(row), minor) for m in GROUP_METRICS if m.csv]
     for i, (stage, _) in enumerate(report.stages):
-        m = row.stages[stage]
-        out.append(m.count)
-        if not i:
-            continue
-        days = m.days
-        out += [decimal(m.rate, RATE_PLACES, trim=True)]
-        out += [decimal(m.rate_from_lead, RATE_PLACES, trim=True)]
-        out += [decimal(m.cost_per, RATIO_PLACES)]
-        out += [decimal(days.median if days else None, DAYS_PLACES, trim=True)]
-        out += [decimal(days.p90 if days else None, DAYS_PLACES, trim=True)]
+        metrics = [m for m in STAGE_METRICS if m.csv and (i or m.name == "count")]
+        out += [_written(m, m.value(row.stages[stage]), minor) for m in metrics]
     return [safe_cell(c) for c in out]
+
+
+def _written(metric: Metric, value: Any, minor: int) -> Any:
+    """A metric's CSV cell by its unit: counts as they are, money sums to the minor unit,
+    money ratios to 4 decimals, rates and days without float noise."""
+    if metric.unit == "count" or value is None:
+        return value
+    if metric.unit == "money":
+        return decimal(value, minor) if metric.total else decimal(value, RATIO_PLACES)
+    places = RATE_PLACES if metric.unit == "rate" else DAYS_PLACES
+    return decimal(value, places, trim=True)
 
 
 def decimal(value: float | None, places: int, *, trim: bool = False) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from funnelcli.catalogue import STAGE
 from funnelcli.model import Change, Report, Row, TargetResult, Trend
 from funnelcli.render import fmt
 
@@ -200,13 +201,10 @@ def _targets_cell(targets: list[TargetResult]) -> Cell:
     return Cell(", ".join(parts), "met" if all(t.met for t in targets) else "missed")
 
 
-METRIC_LABELS = {"rate": "rate", "rate_from_lead": "from lead", "cost_per": "cost", "count": "n"}
-
-
 def _metric_label(t: TargetResult) -> str:
     metric = t.key.split(".", 1)[1]
     value = f"{t.threshold:.0%}" if metric.startswith("rate") else f"{t.threshold:,g}"
-    return f"{METRIC_LABELS[metric]} {t.symbol}{value}"
+    return f"{STAGE[metric].label} {t.symbol}{value}"
 
 
 def cohort_base(report: Report) -> str | None:
