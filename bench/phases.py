@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from funnelcli.metrics import Query
+from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import run_report
 
 

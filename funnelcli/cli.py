@@ -24,8 +24,8 @@ from funnelcli.errors import (
     Terminated,
     UsageError,
 )
-from funnelcli.insights import DEFAULT_TREND_PERIODS
-from funnelcli.metrics import Query
+from funnelcli.measure.insights import DEFAULT_TREND_PERIODS
+from funnelcli.measure.metrics import Query
 from funnelcli.model import Report
 from funnelcli.output import check_writable, refuse_clobber, write_text
 from funnelcli.pipeline import (

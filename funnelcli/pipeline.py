@@ -11,11 +11,14 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from funnelcli.compare import attach
-from funnelcli.config import Policy, load_policy
-from funnelcli.dataset import Dataset, Step, load_dataset, quiet
+from funnelcli.checks.quality import run_checks, sort_findings
 from funnelcli.errors import InputError, UsageError
-from funnelcli.explain import (
+from funnelcli.findings import Finding
+from funnelcli.inputs.dataset import Dataset, Step, load_dataset, quiet
+from funnelcli.inputs.load import FILE
+from funnelcli.inputs.readers import ROW
+from funnelcli.measure.compare import attach
+from funnelcli.measure.explain import (
     Explanation,
     RuleInsight,
     explain_lead,
@@ -24,17 +27,11 @@ from funnelcli.explain import (
     rule_hits,
     rule_insight,
 )
-from funnelcli.findings import Finding
-from funnelcli.insights import DEFAULT_TREND_PERIODS, with_insights
-from funnelcli.load import FILE
-from funnelcli.metrics import PERIOD, Query, build_report, check_groups, check_window
-from funnelcli.model import CheckResult, Comparison, Report
-from funnelcli.qualify import at_col, crm_columns, qualify, reached_col, requalify
-from funnelcli.quality import run_checks, sort_findings
-from funnelcli.readers import ROW
-from funnelcli.rules import SCORE_COL, CompiledPolicy, compile_policy, dim_col, referenced_fields
-from funnelcli.targets import evaluate, missed_finding
-from funnelcli.windows import (
+from funnelcli.measure.insights import DEFAULT_TREND_PERIODS, with_insights
+from funnelcli.measure.metrics import PERIOD, Query, build_report, check_groups, check_window
+from funnelcli.measure.qualify import at_col, crm_columns, qualify, reached_col, requalify
+from funnelcli.measure.targets import evaluate, missed_finding
+from funnelcli.measure.windows import (
     Span,
     Window,
     last,
@@ -43,6 +40,15 @@ from funnelcli.windows import (
     previous,
     series_every,
     year_before,
+)
+from funnelcli.model import CheckResult, Comparison, Report
+from funnelcli.policy.config import Policy, load_policy
+from funnelcli.policy.rules import (
+    SCORE_COL,
+    CompiledPolicy,
+    compile_policy,
+    dim_col,
+    referenced_fields,
 )
 
 

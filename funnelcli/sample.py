@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from funnelcli.dataset import Step, quiet
 from funnelcli.errors import UsageError
+from funnelcli.inputs.dataset import Step, quiet
 from funnelcli.output import remove_stale_temps, temp_prefix
 
 START = dt.datetime(2026, 5, 1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from funnelcli.config import Policy
+from funnelcli.policy.config import Policy
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 NUMBER_OR_NULL = {"type": ["number", "null"]}

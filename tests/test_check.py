@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 
 from funnelcli.findings import CATALOGUE
-from funnelcli.load import FILE, first_rows
-from funnelcli.readers import ROW
+from funnelcli.inputs.load import FILE, first_rows
+from funnelcli.inputs.readers import ROW
 from tests.conftest import Project, Run, invoke
 
 POLICY = """\

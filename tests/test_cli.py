@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from funnelcli.metrics import Query
+from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import run_report
 from funnelcli.render.progress import progress
 from funnelcli.scaffold import starter_text

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from funnelcli.cli import app
-from funnelcli.parse import infer_types
+from funnelcli.inputs.parse import infer_types
 from tests.conftest import BASE_POLICY, Project, invoke, report_json
 
 SCORED = BASE_POLICY.format(timezone="UTC").replace(

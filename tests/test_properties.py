@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from funnelcli import dataset
-from funnelcli.dataset import LEAD_KEY, _with_leads
-from funnelcli.load import repeated_rows
-from funnelcli.metrics import Query
+from funnelcli.inputs import dataset
+from funnelcli.inputs.dataset import LEAD_KEY, _with_leads
+from funnelcli.inputs.load import repeated_rows
+from funnelcli.measure.metrics import Query
+from funnelcli.measure.qualify import first_entries
 from funnelcli.pipeline import run_report
-from funnelcli.qualify import first_entries
 from tests import oracle
 from tests.conftest import BASE_POLICY
 

@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 import yaml
 
-from funnelcli.config import load_policy
-from funnelcli.parse import blank_to_null, by_distinct, few_valued, normalise_channel
-from funnelcli.qualify import score_leads
-from funnelcli.rules import SCORE_COL, compile_policy, dim_col, referenced_fields
+from funnelcli.inputs.parse import blank_to_null, by_distinct, few_valued, normalise_channel
+from funnelcli.measure.qualify import score_leads
+from funnelcli.policy.config import load_policy
+from funnelcli.policy.rules import SCORE_COL, compile_policy, dim_col, referenced_fields
 from tests.conftest import BASE_POLICY, Project, invoke
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))

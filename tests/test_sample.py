@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from funnelcli.metrics import Query
+from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import run_report
 from funnelcli.sample import SampleSpec, write_sample
 from funnelcli.scaffold import starter_text

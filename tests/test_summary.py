@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from funnelcli.metrics import Query
+from funnelcli.measure.metrics import Query
+from funnelcli.measure.stats import wilson
+from funnelcli.measure.windows import Span, Window, last, parse_as_of, previous, year_before
 from funnelcli.pipeline import Summary, run_report
 from funnelcli.render import charts
-from funnelcli.stats import wilson
-from funnelcli.windows import Span, Window, last, parse_as_of, previous, year_before
 from tests.conftest import BASE_POLICY, ROOT, Project, invoke, report_json, row
 
 D = dt.date

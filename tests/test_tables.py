@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from funnelcli.metrics import Query
+from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import Summary, rules_report, run_report
 from funnelcli.render import fmt
 from funnelcli.render.explain import rules_table

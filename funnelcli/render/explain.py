@@ -12,7 +12,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from funnelcli.explain import Explanation, RuleInsight
+from funnelcli.measure.explain import Explanation, RuleInsight
 from funnelcli.render import fmt
 from funnelcli.render.csv import safe_cell
 from funnelcli.render.fit import Fitted

@@ -6,10 +6,10 @@ import itertools
 
 import polars as pl
 
-from funnelcli.config import Policy
-from funnelcli.dataset import LEAD_KEY
-from funnelcli.parse import cut_like
-from funnelcli.rules import SCORE_COL, CompiledPolicy, dim_col
+from funnelcli.inputs.dataset import LEAD_KEY
+from funnelcli.inputs.parse import cut_like
+from funnelcli.policy.config import Policy
+from funnelcli.policy.rules import SCORE_COL, CompiledPolicy, dim_col
 
 
 def reached_col(stage_id: str) -> str:

@@ -10,13 +10,13 @@ from typing import Any
 
 import polars as pl
 
-from funnelcli.config import Policy
-from funnelcli.dataset import Dataset
 from funnelcli.errors import InputError, UsageError
+from funnelcli.inputs.dataset import Dataset
+from funnelcli.inputs.parse import MICROS
+from funnelcli.measure.qualify import at_col, reached_col
+from funnelcli.measure.stats import wilson
 from funnelcli.model import Report, Row, Spread, StageMetrics
-from funnelcli.parse import MICROS
-from funnelcli.qualify import at_col, reached_col
-from funnelcli.stats import wilson
+from funnelcli.policy.config import Policy
 
 EVERY = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
 SPEND_GROUPS = {"channel", "campaign", "period"}

@@ -6,10 +6,9 @@ import datetime as dt
 
 import polars as pl
 
-from funnelcli import parse
-from funnelcli.config import InputSpec, Policy, input_specs
 from funnelcli.findings import Finding
-from funnelcli.load import (
+from funnelcli.inputs import parse
+from funnelcli.inputs.load import (
     FILE,
     SPEND_REQUIRED,
     Loaded,
@@ -26,7 +25,8 @@ from funnelcli.load import (
     set_aside,
     source_for,
 )
-from funnelcli.readers import MAYBE_SHORT, ROW
+from funnelcli.inputs.readers import MAYBE_SHORT, ROW
+from funnelcli.policy.config import InputSpec, Policy, input_specs
 
 RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
 RAW_DATE_END = "__raw_date_end"

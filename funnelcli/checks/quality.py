@@ -7,13 +7,13 @@ import datetime as dt
 
 import polars as pl
 
-from funnelcli.config import Policy, QualitySpec
-from funnelcli.dataset import LEAD_KEY, Dataset, merge_findings
 from funnelcli.findings import SEVERITY_ORDER, Example, Finding, Severity
-from funnelcli.load import FILE, first_rows, flagged, keep_findings, repeated_rows
-from funnelcli.parse import MICROS
-from funnelcli.qualify import crm_col, crm_columns, first_col, reached_col
-from funnelcli.readers import ROW
+from funnelcli.inputs.dataset import LEAD_KEY, Dataset, merge_findings
+from funnelcli.inputs.load import FILE, first_rows, flagged, keep_findings, repeated_rows
+from funnelcli.inputs.parse import MICROS
+from funnelcli.inputs.readers import ROW
+from funnelcli.measure.qualify import crm_col, crm_columns, first_col, reached_col
+from funnelcli.policy.config import Policy, QualitySpec
 
 _LOWER: dict[Severity, Severity] = {"error": "warning", "warning": "info", "info": "info"}
 

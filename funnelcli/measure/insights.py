@@ -10,10 +10,10 @@ from dataclasses import replace
 from typing import Any
 
 from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS
-from funnelcli.compare import direction, indistinct
-from funnelcli.metrics import PERIOD
+from funnelcli.measure.compare import direction, indistinct
+from funnelcli.measure.metrics import PERIOD
+from funnelcli.measure.targets import evaluate
 from funnelcli.model import Bottleneck, Report, Row, TargetResult, Trend, metric_values
-from funnelcli.targets import evaluate
 
 DEFAULT_TREND_PERIODS = 3
 

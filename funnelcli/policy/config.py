@@ -19,8 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from funnelcli.catalogue import TARGET_METRICS
 from funnelcli.errors import ConfigError
 from funnelcli.findings import CATALOGUE
-from funnelcli.presets import PRESETS, kinds, preset_for
-from funnelcli.yamlsrc import Key, YamlSource, format_loc, format_problems, load_yaml
+from funnelcli.policy.presets import PRESETS, kinds, preset_for
+from funnelcli.policy.yamlsrc import Key, YamlSource, format_loc, format_problems, load_yaml
 
 ColumnType = Literal["int", "float", "bool", "str", "date"]
 Severity = Literal["error", "warning", "info"]

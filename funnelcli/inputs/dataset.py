@@ -8,12 +8,12 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from funnelcli.config import Policy
 from funnelcli.findings import MAX_EXAMPLES, Finding
-from funnelcli.leads import load_leads
-from funnelcli.load import flagged, keep_findings
-from funnelcli.spend import load_spend
-from funnelcli.transitions import load_transitions
+from funnelcli.inputs.leads import load_leads
+from funnelcli.inputs.load import flagged, keep_findings
+from funnelcli.inputs.spend import load_spend
+from funnelcli.inputs.transitions import load_transitions
+from funnelcli.policy.config import Policy
 
 LEAD_KEY = "__lead_row"
 Step = Callable[[str], None]

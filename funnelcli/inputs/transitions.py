@@ -6,11 +6,10 @@ import datetime as dt
 
 import polars as pl
 
-from funnelcli import parse
-from funnelcli.config import InputSpec, Policy, input_specs
 from funnelcli.findings import Finding
-from funnelcli.leads import date_col, raw_date_col
-from funnelcli.load import (
+from funnelcli.inputs import parse
+from funnelcli.inputs.leads import date_col, raw_date_col
+from funnelcli.inputs.load import (
     FILE,
     TRANSITIONS_REQUIRED,
     Loaded,
@@ -25,7 +24,8 @@ from funnelcli.load import (
     set_aside,
     source_for,
 )
-from funnelcli.readers import MAYBE_SHORT, ROW
+from funnelcli.inputs.readers import MAYBE_SHORT, ROW
+from funnelcli.policy.config import InputSpec, Policy, input_specs
 
 EXIT = "__exit"
 RAW_STAGE, RAW_ENTERED = "__raw_stage", "__raw_entered_at"

@@ -12,14 +12,14 @@ from typing import Literal
 
 import polars as pl
 
-from funnelcli import parse
-from funnelcli.config import InputSpec, Policy
 from funnelcli.errors import ConfigError, InputError, excerpt
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
-from funnelcli.presets import Pick, Preset, preset_for
-from funnelcli.readers import MAYBE_SHORT, ROW, Scanned, Source, file_columns, scan
-from funnelcli.rules import regex_problem
-from funnelcli.yamlsrc import Key
+from funnelcli.inputs import parse
+from funnelcli.inputs.readers import MAYBE_SHORT, ROW, Scanned, Source, file_columns, scan
+from funnelcli.policy.config import InputSpec, Policy
+from funnelcli.policy.presets import Pick, Preset, preset_for
+from funnelcli.policy.rules import regex_problem
+from funnelcli.policy.yamlsrc import Key
 
 Table = Literal["leads", "spend", "transitions"]
 LEADS_REQUIRED = ("lead_id", "created_at", "channel")

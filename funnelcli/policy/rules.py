@@ -16,9 +16,9 @@ from typing import Any
 
 import polars as pl
 
-from funnelcli.config import Policy
 from funnelcli.errors import ConfigError, excerpt
-from funnelcli.yamlsrc import Key, format_problems
+from funnelcli.policy.config import Policy
+from funnelcli.policy.yamlsrc import Key, format_problems
 
 COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 OPERATORS = (*COMPARE_OPS, "in", "not_in", "between", "matches", "contains", "is_null", "not_null")

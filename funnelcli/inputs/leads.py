@@ -6,11 +6,10 @@ import datetime as dt
 
 import polars as pl
 
-from funnelcli import parse
-from funnelcli.config import Policy
 from funnelcli.errors import InputError
 from funnelcli.findings import Finding
-from funnelcli.load import (
+from funnelcli.inputs import parse
+from funnelcli.inputs.load import (
     LEADS_REQUIRED,
     Loaded,
     collect,
@@ -26,7 +25,8 @@ from funnelcli.load import (
     set_aside,
     source_for,
 )
-from funnelcli.readers import MAYBE_SHORT, ROW, file_columns
+from funnelcli.inputs.readers import MAYBE_SHORT, ROW, file_columns
+from funnelcli.policy.config import Policy
 
 CANONICAL = ("lead_id", "created_at", "channel", "campaign", "email")
 RAW_CREATED = "__raw_created_at"

@@ -11,13 +11,20 @@ from typing import Any
 
 import polars as pl
 
-from funnelcli.config import Policy
-from funnelcli.dataset import Dataset
 from funnelcli.errors import UsageError
-from funnelcli.load import FILE
-from funnelcli.qualify import at_col, crm_col, crm_columns, first_col, reached_col, score_leads
-from funnelcli.readers import ROW
-from funnelcli.rules import SCORE_COL, CompiledPolicy, dim_col
+from funnelcli.inputs.dataset import Dataset
+from funnelcli.inputs.load import FILE
+from funnelcli.inputs.readers import ROW
+from funnelcli.measure.qualify import (
+    at_col,
+    crm_col,
+    crm_columns,
+    first_col,
+    reached_col,
+    score_leads,
+)
+from funnelcli.policy.config import Policy
+from funnelcli.policy.rules import SCORE_COL, CompiledPolicy, dim_col
 
 DIM_PREFIX = dim_col("")
 

@@ -8,9 +8,9 @@ from dataclasses import replace
 from typing import Any
 
 from funnelcli.catalogue import GROUP, metric_of
-from funnelcli.metrics import PERIOD
+from funnelcli.measure.metrics import PERIOD
+from funnelcli.measure.stats import cost_interval, count_interval, overlap
 from funnelcli.model import Change, Comparison, Report, Row, metric_values
-from funnelcli.stats import cost_interval, count_interval, overlap
 
 # Below this many leads at a stage, a change in days to reach it gets no verdict.
 MIN_DAYS_SAMPLE = 30

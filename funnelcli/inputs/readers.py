@@ -19,8 +19,8 @@ from typing import NoReturn
 
 import polars as pl
 
-from funnelcli import detect
 from funnelcli.errors import InputError
+from funnelcli.inputs import detect
 
 ROW = "__row"
 # True where the file's last column is empty: a row with too few cells is always such a

@@ -1,0 +1,1 @@
+"""The data-quality checks that need whole tables or the policy."""

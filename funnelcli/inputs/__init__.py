@@ -1,0 +1,1 @@
+"""The inputs: files read and detected, cells parsed, the three tables loaded, row findings."""

@@ -1,0 +1,1 @@
+"""From qualified leads to numbers: qualification, metrics, comparisons, insights, targets."""

@@ -1,0 +1,1 @@
+"""The policy file: YAML read safely, validated into a Policy, conditions, export presets."""
