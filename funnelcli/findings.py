@@ -15,12 +15,35 @@ SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
 MAX_EXAMPLES = 5
 
 
+Raised = Literal["reading", "checks", "targets"]
+
+# Where each check runs. "checks" (funnelcli/checks/, one module per table) is the home of
+# every check that looks at whole tables; "reading" (funnelcli/inputs/) keeps only those
+# that must run as a file is read: they drop or exclude rows, or need the raw cells,
+# headers and file layout the loaded tables no longer have; "targets" is the report's.
+READING = {
+    "leads.missing_id", "leads.duplicate_id", "leads.bad_created_at", "leads.missing_channel",
+    "leads.duplicate_email", "spend.bad_date", "spend.bad_amount", "spend.negative_amount",
+    "spend.mixed_currency", "spend.summary_row", "transitions.unknown_lead",
+    "transitions.unknown_stage", "transitions.bad_entered_at", "transitions.before_created",
+    "input.detected", "input.empty", "input.after_as_of", "input.control_chars",
+    "input.header_names",
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Check:
     id: str
     severity: Severity
     template: str
     dropped: bool = False
+
+    @property
+    def raised(self) -> Raised:
+        """Where the check runs (see READING)."""
+        if self.id == "policy.target_missed":
+            return "targets"
+        return "reading" if self.id in READING else "checks"
 
     @property
     def table(self) -> str:

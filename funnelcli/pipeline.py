@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from funnelcli.checks.quality import run_checks, sort_findings
+from funnelcli.checks import run_checks, sort_findings
 from funnelcli.errors import InputError, UsageError
 from funnelcli.findings import Finding
 from funnelcli.inputs.dataset import Dataset, Step, load_dataset, quiet

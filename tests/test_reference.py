@@ -89,3 +89,20 @@ def test_report_json_fits_its_schema(args: list[str]) -> None:
 def test_check_json_fits_its_schema() -> None:
     check = invoke("check", "-c", EXAMPLE, "-f", "json").json()
     jsonschema.validate(check, json.loads(invoke("schema", "check").stdout))
+
+
+def test_each_check_is_raised_in_the_one_place_the_catalogue_says() -> None:
+    homes = {
+        "reading": ROOT / "funnelcli" / "inputs",
+        "checks": ROOT / "funnelcli" / "checks",
+        "targets": ROOT / "funnelcli" / "measure",
+    }
+    sources = {
+        path: path.read_text()
+        for path in (ROOT / "funnelcli").rglob("*.py")
+        if path.name != "findings.py"
+    }
+    for check in CATALOGUE.values():
+        places = [path for path, text in sources.items() if f'"{check.id}"' in text]
+        assert places, check.id
+        assert all(homes[check.raised] in path.parents for path in places), (check.id, places)

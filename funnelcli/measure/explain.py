@@ -20,6 +20,7 @@ from funnelcli.measure.qualify import (
     crm_col,
     crm_columns,
     first_col,
+    ok_col,
     reached_col,
     score_leads,
 )
@@ -81,7 +82,7 @@ def _why_not(stage: Any, compiled: CompiledPolicy) -> pl.Expr:
         if failed
         else None
     )
-    options = [pl.when(~pl.col(f"__ok_{stage.id}")).then(requires)] if requires is not None else []
+    options = [pl.when(~pl.col(ok_col(stage.id))).then(requires)] if requires is not None else []
     if stage.evidence == "crm":
         no_record = pl.col(crm_col(stage.id)).is_null()
         options.append(pl.when(no_record).then(pl.lit("no CRM record of it or a later stage")))

@@ -24,7 +24,7 @@ def first_col(stage_id: str) -> str:
     return f"__first_{stage_id}"
 
 
-def _ok_col(stage_id: str) -> str:
+def ok_col(stage_id: str) -> str:
     return f"__ok_{stage_id}"
 
 
@@ -85,7 +85,7 @@ def qualify(
     """
     ids = policy.stage_ids
     computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
-    ok = [compiled.requires[s].fill_null(False).alias(_ok_col(s)) for s in ids[1:]]
+    ok = [compiled.requires[s].fill_null(False).alias(ok_col(s)) for s in ids[1:]]
     # The in-memory engine keeps the leads' chunks, which every added column must share.
     scored = score_leads(leads.lazy(), compiled).select(*computed, *ok)
     firsts = first_entries(transitions, ids[1:], leads.height)
@@ -100,7 +100,7 @@ def qualify(
 
 
 def evidence_columns(stage_ids: list[str]) -> list[str]:
-    return [c for s in stage_ids[1:] for c in (first_col(s), _ok_col(s))]
+    return [c for s in stage_ids[1:] for c in (first_col(s), ok_col(s))]
 
 
 def requalify(qualified: pl.DataFrame, policy: Policy, within_days: float) -> pl.DataFrame:
@@ -134,7 +134,7 @@ def _step(
         at, evidence_ok = at_prev, pl.lit(True)
     else:
         at, evidence_ok = pl.max_horizontal(at_prev, crm), crm.is_not_null()
-    reached = pl.col(reached_col(prev)) & pl.col(_ok_col(stage)) & evidence_ok
+    reached = pl.col(reached_col(prev)) & pl.col(ok_col(stage)) & evidence_ok
     if within_days is not None:
         reached = reached & (
             (at - created) <= pl.duration(microseconds=int(within_days * 86_400e6))
