@@ -13,6 +13,7 @@ from pathlib import Path
 
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import run_report
+from funnelcli.policy.config import load_policy
 
 
 def main(config: Path) -> None:
@@ -24,7 +25,7 @@ def main(config: Path) -> None:
         print(f"{now - current[0]:7.2f} s  {current[1]}", flush=True)
         current[:] = [now, name]
 
-    run_report(config, Query(), step=step)
+    run_report(load_policy(config), Query(), step=step)
     step("done")
     print(f"{time.perf_counter() - start:7.2f} s  total")
 

@@ -37,6 +37,7 @@ from funnelcli.pipeline import (
     score_csv,
 )
 from funnelcli.pipeline import explain as explain_lead
+from funnelcli.policy.config import Policy, load_policy
 from funnelcli.render import check as check_render
 from funnelcli.render import csv as csv_render
 from funnelcli.render import explain as explain_render
@@ -194,7 +195,7 @@ def report(
     """Per-group cost per lead, stage conversion, cost per stage and time in funnel."""
 
     def work() -> None:
-        _guard_output(output, config)
+        policy = _policy_for(output, config)
         groups = [c.strip() for c in by.split(",") if c.strip()]
         if not groups:
             raise UsageError("--by needs at least one column, e.g. --by channel.")
@@ -210,7 +211,7 @@ def report(
         )
         summary = Summary(last, as_of, compare.value if compare else None, trend_periods)
         with progress(stderr, enabled=not quiet) as step:
-            result = run_report(config, query, summary=summary, strict=strict, step=step)
+            result = run_report(policy, query, summary=summary, strict=strict, step=step)
         _emit_report(result, fmt, output)
         if not quiet:
             table_render.render_warnings(stderr, result.warnings)
@@ -218,12 +219,15 @@ def report(
     _guard(ctx, work)
 
 
-def _guard_output(output: Path | None, config: Path) -> None:
-    """Before any work: the output can be written and is none of the files the run reads."""
-    if output is None:
-        return
-    check_writable(output)
-    refuse_clobber(output, protected_paths(config))
+def _policy_for(output: Path | None, config: Path) -> Policy:
+    """The validated policy, after making sure the output can be written and is none of the
+    files the run reads — all before any data is read."""
+    if output is not None:
+        check_writable(output)
+    policy = load_policy(config)
+    if output is not None:
+        refuse_clobber(output, protected_paths(policy))
+    return policy
 
 
 def _emit_report(result: Report, fmt: ReportFormat, output: Path | None) -> None:
@@ -251,9 +255,9 @@ def check(
     """Data-quality gate: exit 1 when any finding is an error (checks: docs/checks.md)."""
 
     def work() -> str:
-        _guard_output(output, config)
+        policy = _policy_for(output, config)
         with progress(stderr, enabled=True) as step:
-            result = run_check(config, targets=targets, as_of=as_of, step=step)
+            result = run_check(policy, targets=targets, as_of=as_of, step=step)
         if fmt is CheckFormat.table and output is None and sys.stdout.isatty():
             Console().print(check_render.renderable(result))
         else:
@@ -303,18 +307,18 @@ def score(
     def work() -> None:
         if explain is not None and rules:
             raise UsageError("--explain and --rules are separate views; use one of them.")
-        _guard_output(output, config)
+        policy = _policy_for(output, config)
         chosen = fmt or (ScoreFormat.csv if explain is None and not rules else ScoreFormat.table)
         if explain is not None:
             if chosen is ScoreFormat.csv:
                 raise UsageError("--explain shows one lead as a table or json, not csv.")
-            found = explain_lead(config, explain)
+            found = explain_lead(policy, explain)
             if chosen is ScoreFormat.json:
                 write_text(explain_render.explanation_json(found), output)
             else:
                 _emit(explain_render.explanation(found), output)
         elif rules:
-            insights, stages = rules_report(config)
+            insights, stages = rules_report(policy)
             text = {
                 ScoreFormat.json: explain_render.rules_json,
                 ScoreFormat.csv: explain_render.rules_csv,
@@ -328,7 +332,7 @@ def score(
                 raise UsageError(
                     "per-lead scores are CSV; --format table/json go with --explain or --rules."
                 )
-            write_text(score_csv(config), output)
+            write_text(score_csv(policy), output)
 
     _guard(ctx, work)
 

@@ -1,4 +1,7 @@
-"""The one-way flow the commands share: config → load → compile → qualify → measure."""
+"""The one-way flow the commands share: policy → inputs → compile → qualify → measure.
+
+Every function takes a validated ``Policy`` (``load_policy`` for a file,
+``Policy.from_dict`` for code and tests)."""
 
 from __future__ import annotations
 
@@ -42,7 +45,7 @@ from funnelcli.measure.windows import (
     year_before,
 )
 from funnelcli.model import CheckResult, Comparison, Report
-from funnelcli.policy.config import Policy, load_policy
+from funnelcli.policy.config import Policy
 from funnelcli.policy.rules import (
     SCORE_COL,
     CompiledPolicy,
@@ -99,7 +102,7 @@ class Summary:
 
 
 def run_report(
-    config: Path,
+    policy: Policy,
     query: Query,
     *,
     summary: Summary = Summary(),
@@ -113,7 +116,6 @@ def run_report(
     if summary.last and (query.since or query.until):
         raise UsageError("--last sets the window itself; drop --since/--until, or --last.")
     span = parse_span(summary.last) if summary.last else None
-    policy = load_policy(config)
     now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(policy.timezone))
     try:
         as_of = parse_as_of(summary.as_of, now.date())
@@ -192,7 +194,7 @@ def _series(
 
 
 def run_check(
-    config: Path,
+    policy: Policy,
     *,
     targets: bool = False,
     as_of: str | None = None,
@@ -201,7 +203,6 @@ def run_check(
 ) -> CheckResult:
     """All data-quality findings; with ``targets``, also the policy's targets on the report.
     ``as_of``: check the data as exported at the end of that day (later events set aside)."""
-    policy = load_policy(config)
     now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(policy.timezone))
     day = parse_as_of(as_of, now.date()) if as_of is not None else None
     ready = prepare(policy, step=step, as_of=day)
@@ -212,7 +213,8 @@ def run_check(
         results = evaluate(ready.policy.targets, report.total)
         missed = missed_finding(results, ready.policy.source.path.name)
         findings = sort_findings(findings + ([missed] if missed else []))
-    return CheckResult(findings, _input_paths(ready.policy), ready.data.rows, str(config))
+    config = str(policy.source.path)
+    return CheckResult(findings, _input_paths(ready.policy), ready.data.rows, config)
 
 
 def _findings(
@@ -222,12 +224,11 @@ def _findings(
     return run_checks(ready.policy, ready.data, ready.qualified, now=now, until=until)
 
 
-def protected_paths(config: Path) -> list[Path]:
+def protected_paths(policy: Policy) -> list[Path]:
     """The policy file and every input it names: what an output must never replace."""
-    policy = load_policy(config)
     inputs = policy.inputs
     specs = [inputs.leads, *inputs.spend_inputs(), *inputs.transition_inputs()]
-    return [config, *(policy.resolve(spec) for spec in specs)]
+    return [policy.source.path, *(policy.resolve(spec) for spec in specs)]
 
 
 def _input_paths(policy: Policy) -> dict[str, str]:
@@ -257,19 +258,18 @@ def refuse_errors(findings: list[Finding]) -> None:
     raise InputError(msg + "\nFix the export, or drop --strict to report with them.")
 
 
-def score_csv(config: Path) -> str:
+def score_csv(policy: Policy) -> str:
     """``score_table`` as CSV text, dates in ISO 8601 with the business time zone's offset."""
-    table = score_table(config)
+    table = score_table(policy)
     stamps = [c for c, t in table.schema.items() if isinstance(t, pl.Datetime)]
     table = table.with_columns(pl.col(c).dt.to_string("%Y-%m-%dT%H:%M:%S%:z") for c in stamps)
     return table.write_csv()
 
 
-def score_table(config: Path) -> pl.DataFrame:
+def score_table(policy: Policy) -> pl.DataFrame:
     """One row per lead: id, each dimension, score, each stage reached with its date, and
     the reasons (rules that fired, where the lead stopped and why)."""
-    ready = prepare(load_policy(config), rules=True)
-    policy = ready.policy
+    ready = prepare(policy, rules=True)
     hits = rule_hits(ready.data.leads, ready.compiled)
     funnel = ready.qualified.lazy().join(hits, on=ROW, how="left")
     funnel = funnel.with_columns(crm_columns(policy.stage_ids))
@@ -283,18 +283,18 @@ def score_table(config: Path) -> pl.DataFrame:
     return funnel.sort(ROW).select(cols).collect()  # file order, as the CRM exported it
 
 
-def explain(config: Path, lead_id: str) -> Explanation:
+def explain(policy: Policy, lead_id: str) -> Explanation:
     """``score --explain``: why one lead has its score and stages."""
-    ready = prepare(load_policy(config), rules=True)
+    ready = prepare(policy, rules=True)
     return explain_lead(ready.policy, ready.data, ready.compiled, ready.qualified, lead_id.strip())
 
 
-def rules_report(config: Path) -> tuple[list[RuleInsight], list[tuple[str, str]]]:
+def rules_report(policy: Policy) -> tuple[list[RuleInsight], list[tuple[str, str]]]:
     """``score --rules``: each scoring rule's reach and the conversion lift of its leads,
     with the (id, name) of the stages conversion is measured to."""
-    ready = prepare(load_policy(config), rules=True)
+    ready = prepare(policy, rules=True)
     if not ready.compiled.rules:
-        raise UsageError(f"{config}: the policy has no scoring rules to assess.")
+        raise UsageError(f"{policy.source.path}: the policy has no scoring rules to assess.")
     names = {s.id: s.label for s in ready.policy.stages}
     stages = [(s, names[s]) for s in insight_stages(ready.policy)]
     return rule_insight(ready.policy, ready.data, ready.compiled, ready.qualified), stages

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import run_report
+from funnelcli.policy.config import load_policy
 from funnelcli.render.progress import progress
 from funnelcli.scaffold import starter_text
 from tests.conftest import ROOT, Project, invoke, report_json
@@ -74,7 +75,7 @@ def test_table_report_reads_well(small: Project) -> None:
 
 def test_json_report_equals_library_result(small: Project) -> None:
     data = report_json(small)
-    assert data == run_report(small.config, Query()).as_dict()
+    assert data == run_report(load_policy(small.config), Query()).as_dict()
     assert data["schema"] == "funnel.report/1"
     assert data["group_by"] == ["channel"]
     assert data["total"]["stages"]["mql"]["days"] == {"median": 2.0, "p90": 2.0}
@@ -194,16 +195,16 @@ def test_sample_parquet(tmp_path: Path) -> None:
 
 
 def test_sample_data_has_the_promised_shape() -> None:
-    data = run_report(EXAMPLE, Query()).as_dict()
+    data = run_report(load_policy(EXAMPLE), Query()).as_dict()
     channels = {r["group"]["channel"]: r for r in data["rows"]}
     assert len(channels) == 6
     assert channels["organic"]["spend"] is None  # organic: no spend rows
     assert channels["display"]["leads"] < 20 < channels["display"]["spend"]  # paid, no leads
     codes = {w["code"] for w in data["warnings"]}
     assert {"leads.duplicate_id", "transitions.before_created"} <= codes
-    campaigns = run_report(EXAMPLE, Query(by=["campaign"])).as_dict()
+    campaigns = run_report(load_policy(EXAMPLE), Query(by=["campaign"])).as_dict()
     assert len([r for r in campaigns["rows"] if r["group"]["campaign"]]) == 10
-    by_type = run_report(EXAMPLE, Query(by=["lead_type"])).as_dict()
+    by_type = run_report(load_policy(EXAMPLE), Query(by=["lead_type"])).as_dict()
     sql_rate = {r["group"]["lead_type"]: r["stages"]["sql"]["rate"] for r in by_type["rows"]}
     assert sql_rate["demo_request"] > 3 * sql_rate["ebook"]
 
@@ -221,7 +222,7 @@ def test_golden_sample_report() -> None:
 def test_progress_steps_are_reported(small: Project) -> None:
     # The CLI shows these on a terminal (stderr spinner); piped or in tests it shows nothing.
     steps: list[str] = []
-    run_report(small.config, Query(), step=steps.append)
+    run_report(load_policy(small.config), Query(), step=steps.append)
     assert steps == [
         "reading leads (leads.csv)",
         "reading spend (spend.csv)",

@@ -20,6 +20,7 @@ from funnelcli.inputs.load import repeated_rows
 from funnelcli.measure.metrics import Query
 from funnelcli.measure.qualify import first_entries
 from funnelcli.pipeline import run_report
+from funnelcli.policy.config import load_policy
 from tests import oracle
 from tests.conftest import BASE_POLICY
 
@@ -101,7 +102,7 @@ def test_report_agrees_with_oracle(
     parsed = _write(root, leads, transitions, spend)
     since, until = _day(window[0]), _day(window[1])
     query = Query(since=since, until=until, basis=basis)
-    report = run_report(root / "funnel.yaml", query).as_dict()
+    report = run_report(load_policy(root / "funnel.yaml"), query).as_dict()
     measure = oracle.cohort if basis == "cohort" else oracle.period
     expected = measure(
         parsed["leads"], parsed["spend"], parsed["transitions"], STAGES, since=since, until=until
@@ -145,7 +146,7 @@ def test_invariants_and_row_order_independence(
 ) -> None:
     root = tmp_path_factory.mktemp("prop")
     _write(root, leads, transitions, spend)
-    report = run_report(root / "funnel.yaml", Query()).as_dict()
+    report = run_report(load_policy(root / "funnel.yaml"), Query()).as_dict()
     for row in [*report["rows"], report["total"]]:
         counts = [row["stages"][s]["count"] for s in STAGES]
         assert counts == sorted(counts, reverse=True)  # non-increasing along the funnel
@@ -170,13 +171,13 @@ def test_invariants_and_row_order_independence(
     for i, h, c in leads:
         unique.setdefault(i, (i, h, c))
     shuffled = _write(root, list(unique.values()), transitions, spend)
-    before = run_report(root / "funnel.yaml", Query()).as_dict()
+    before = run_report(load_policy(root / "funnel.yaml"), Query()).as_dict()
     for name in ("leads.csv", "transitions.csv", "spend.csv"):
         path = root / name
         head, *body = path.read_text().splitlines()
         rng.shuffle(body)
         path.write_text("\n".join([head, *body]) + "\n")
-    after = run_report(root / "funnel.yaml", Query()).as_dict()
+    after = run_report(load_policy(root / "funnel.yaml"), Query()).as_dict()
     assert shuffled is not None
     assert _without_examples(before) == _without_examples(after)
 

@@ -13,9 +13,10 @@ import polars as pl
 import pytest
 import yaml
 
+from funnelcli.errors import ConfigError
 from funnelcli.inputs.parse import blank_to_null, by_distinct, few_valued, normalise_channel
 from funnelcli.measure.qualify import score_leads
-from funnelcli.policy.config import load_policy
+from funnelcli.policy.config import Policy
 from funnelcli.policy.rules import SCORE_COL, compile_policy, dim_col, referenced_fields
 from tests.conftest import BASE_POLICY, Project, invoke
 
@@ -44,20 +45,18 @@ def _frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
 
 
 def _evaluate(tmp_path: Path, condition: Any, frame: pl.DataFrame) -> list[bool]:
-    policy_file = tmp_path / "p.yaml"
-    policy_file.write_text(
-        yaml.safe_dump(
-            {
-                "version": 1,
-                "inputs": {"leads": {"path": "l.csv"}},
-                "stages": [
-                    {"id": "lead"},
-                    {"id": "mql", "evidence": "policy", "requires": condition},
-                ],
-            }
-        )
+    # A policy built in memory (Policy.from_dict): no YAML file to write for one condition.
+    policy = Policy.from_dict(
+        {
+            "version": 1,
+            "inputs": {"leads": {"path": "l.csv"}},
+            "stages": [
+                {"id": "lead"},
+                {"id": "mql", "evidence": "policy", "requires": condition},
+            ],
+        },
+        base_dir=tmp_path,
     )
-    policy = load_policy(policy_file)
     compiled = compile_policy(policy, frame.schema)
     assert referenced_fields(policy) <= set(SCHEMA)
     return frame.select(compiled.requires["mql"].alias("ok"))["ok"].to_list()
@@ -236,24 +235,43 @@ def test_by_distinct_keeps_the_chunks_of_its_input(known: int) -> None:
 def test_scores_take_the_smallest_type_that_holds_every_sum(
     tmp_path: Path, points: list[float], dtype: type[pl.DataType], scores: list[float]
 ) -> None:
-    policy_file = tmp_path / "p.yaml"
     rules = [
         {"when": {"field": "size", "gte": 50}, "points": points[0]},
         {"when": {"field": "bounced", "eq": False}, "points": points[1]},
     ]
-    policy_file.write_text(
-        yaml.safe_dump(
-            {
-                "version": 1,
-                "inputs": {"leads": {"path": "l.csv"}},
-                "scoring": {"fit": rules},
-                "stages": [{"id": "lead"}, {"id": "mql", "evidence": "policy"}],
-            }
-        )
+    policy = Policy.from_dict(
+        {
+            "version": 1,
+            "inputs": {"leads": {"path": "l.csv"}},
+            "scoring": {"fit": rules},
+            "stages": [{"id": "lead"}, {"id": "mql", "evidence": "policy"}],
+        }
     )
-    policy = load_policy(policy_file)
     frame = _frame([{"size": 60, "bounced": True}, {"size": 60, "bounced": False}, {"size": 1}])
     scored = score_leads(frame.lazy(), compile_policy(policy, frame.schema)).collect()
     for column in (dim_col("fit"), SCORE_COL):
         assert scored[column].dtype == dtype()
         assert scored[column].to_list() == scores
+
+
+def test_a_policy_from_data_is_validated_like_a_file() -> None:
+    with pytest.raises(ConfigError, match=r"stages\[1\]\.requires\.gte: 'gte' compares with 'x'"):
+        compile_policy(
+            Policy.from_dict(
+                {
+                    "version": 1,
+                    "inputs": {"leads": {"path": "l.csv"}},
+                    "stages": [
+                        {"id": "lead"},
+                        {
+                            "id": "mql",
+                            "evidence": "policy",
+                            "requires": {"field": "size", "gte": "x"},
+                        },
+                    ],
+                }
+            ),
+            pl.Schema({"size": pl.Int64}),
+        )
+    with pytest.raises(ConfigError, match=r"stagez"):
+        Policy.from_dict({"version": 1, "inputs": {"leads": {"path": "l.csv"}}, "stagez": []})

@@ -12,6 +12,7 @@ import pytest
 
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import run_report
+from funnelcli.policy.config import load_policy
 from funnelcli.sample import SampleSpec, write_sample
 from funnelcli.scaffold import starter_text
 
@@ -93,7 +94,7 @@ def test_a_chunked_sample_reports_like_a_whole_one(tmp_path: Path) -> None:
     _make(tmp_path / "data", leads=3000, chunk=1000)
     config = tmp_path / "funnel.yaml"
     config.write_text(starter_text("data"))
-    report = run_report(config, Query()).as_dict()
+    report = run_report(load_policy(config), Query()).as_dict()
     assert report["total"]["leads"] == 3000
     codes = {w["code"]: w["count"] for w in report["warnings"]}
     assert codes["leads.duplicate_id"] == 3

@@ -15,6 +15,7 @@ from funnelcli.measure.metrics import Query
 from funnelcli.measure.stats import wilson
 from funnelcli.measure.windows import Span, Window, last, parse_as_of, previous, year_before
 from funnelcli.pipeline import Summary, run_report
+from funnelcli.policy.config import load_policy
 from funnelcli.render import charts
 from tests.conftest import BASE_POLICY, ROOT, Project, invoke, report_json, row
 
@@ -570,7 +571,7 @@ def test_as_of_defaults_to_today_in_the_business_time_zone(project: Project) -> 
     # 03:00 UTC on Feb 6 is still Feb 5 in New York: --last 7d ends on Feb 5.
     project.policy(BASE_POLICY.format(timezone="America/New_York"))
     now = dt.datetime(2026, 2, 6, 3, 0, tzinfo=dt.UTC)
-    report = run_report(project.config, Query(), summary=Summary(last="7d"), now=now)
+    report = run_report(load_policy(project.config), Query(), summary=Summary(last="7d"), now=now)
     assert (report.since, report.until, report.as_of) == (
         D(2026, 1, 30),
         D(2026, 2, 5),

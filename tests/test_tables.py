@@ -14,6 +14,7 @@ import pytest
 
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import Summary, rules_report, run_report
+from funnelcli.policy.config import load_policy
 from funnelcli.render import fmt
 from funnelcli.render.explain import rules_table
 from funnelcli.render.table import plain, renderable
@@ -53,7 +54,7 @@ def _text_of(args: list[str], width: int | None) -> tuple[str, dict[str, Any]]:
         as_of=args[args.index("--as-of") + 1] if "--as-of" in args else None,
         compare="previous" if "--compare" in args else None,
     )
-    report = run_report(EXAMPLE, Query(by=["channel"], every=every), summary=summary)
+    report = run_report(load_policy(EXAMPLE), Query(by=["channel"], every=every), summary=summary)
     return plain(renderable(report), width), data
 
 
@@ -86,7 +87,7 @@ def test_report_written_to_a_file_is_whole(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("width", [*WIDTHS, None])
 def test_score_rules_keeps_every_column(width: int | None) -> None:
-    insights, stages = rules_report(EXAMPLE)
+    insights, stages = rules_report(load_policy(EXAMPLE))
     text = plain(rules_table(insights, stages), width)
     data = json.loads(invoke("score", "-c", EXAMPLE, "--rules", "-f", "json").stdout)
     assert "…" not in text

@@ -127,6 +127,11 @@ class Policy(_Strict):
 
     _source: YamlSource | None = PrivateAttr(default=None)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base_dir: Path = Path()) -> Policy:
+        """See :func:`policy_from_dict`."""
+        return policy_from_dict(data, base_dir)
+
     @property
     def source(self) -> YamlSource:
         assert self._source is not None, "Policy built without load_policy()"
@@ -148,7 +153,18 @@ class Policy(_Strict):
 
 def load_policy(path: Path) -> Policy:
     """Read and validate a policy file; raise one ConfigError listing every problem."""
-    source = load_yaml(path)
+    return _validated(load_yaml(path))
+
+
+def policy_from_dict(data: dict[str, Any], base_dir: Path = Path()) -> Policy:
+    """A policy from plain data, validated exactly like a file (its messages have no line
+    numbers): for code and tests that do not want to write YAML. Input paths are relative
+    to ``base_dir``."""
+    return _validated(YamlSource(path=base_dir / "<policy>", data=data))
+
+
+def _validated(source: YamlSource) -> Policy:
+    path = source.path
     if not isinstance(source.data, dict):
         msg = f"{path}: the policy must be a YAML mapping (version:, inputs:, stages: …)."
         raise ConfigError(msg)
