@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 import traceback
@@ -25,18 +24,16 @@ from funnelcli.errors import (
     UsageError,
 )
 from funnelcli.measure.insights import DEFAULT_TREND_PERIODS
-from funnelcli.measure.metrics import Query
 from funnelcli.model import Report
 from funnelcli.output import check_writable, refuse_clobber, write_text
+from funnelcli.pipeline import explain as explain_lead
 from funnelcli.pipeline import (
-    Summary,
     protected_paths,
     rules_report,
     run_check,
     run_report,
     score_csv,
 )
-from funnelcli.pipeline import explain as explain_lead
 from funnelcli.policy.config import Policy, load_policy
 from funnelcli.render import check as check_render
 from funnelcli.render import csv as csv_render
@@ -46,6 +43,7 @@ from funnelcli.render import json as json_render
 from funnelcli.render import markdown as md_render
 from funnelcli.render import table as table_render
 from funnelcli.render.progress import progress
+from funnelcli.request import ReportRequest, as_of_flag
 
 EXIT_BUG = 70
 REPORT_WIDTH = 100
@@ -144,15 +142,6 @@ def _guard(ctx: typer.Context, work: Callable[[], Any]) -> Any:
         raise typer.Exit(EXIT_BUG) from None
 
 
-def _date(value: str | None, flag: str) -> dt.date | None:
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{flag} {value!r} is not a date; use YYYY-MM-DD.") from None
-
-
 @app.command()
 def report(
     ctx: typer.Context,
@@ -194,22 +183,23 @@ def report(
 ) -> None:
     """Per-group cost per lead, stage conversion, cost per stage and time in funnel."""
 
+    request = ReportRequest(
+        since=since,
+        until=until,
+        last=last,
+        as_of=as_of,
+        by=by,
+        every=every.value if every else None,
+        within=within,
+        basis=basis.value,
+        compare=compare.value if compare else None,
+        include_immature=include_immature,
+        trend_periods=trend_periods,
+    )
+
     def work() -> None:
+        query, summary = request.resolve()  # every flag checked before anything is read
         policy = _policy_for(output, config)
-        groups = [c.strip() for c in by.split(",") if c.strip()]
-        if not groups:
-            raise UsageError("--by needs at least one column, e.g. --by channel.")
-        days = int(within) if within is not None and within.is_integer() else within
-        query = Query(
-            _date(since, "--since"),
-            _date(until, "--until"),
-            groups,
-            every.value if every else None,
-            days,
-            basis=basis.value,
-            include_immature=include_immature,
-        )
-        summary = Summary(last, as_of, compare.value if compare else None, trend_periods)
         with progress(stderr, enabled=not quiet) as step:
             result = run_report(policy, query, summary=summary, strict=strict, step=step)
         _emit_report(result, fmt, output)
@@ -255,6 +245,7 @@ def check(
     """Data-quality gate: exit 1 when any finding is an error (checks: docs/checks.md)."""
 
     def work() -> str:
+        as_of_flag(as_of)
         policy = _policy_for(output, config)
         with progress(stderr, enabled=True) as step:
             result = run_check(policy, targets=targets, as_of=as_of, step=step)

@@ -31,7 +31,7 @@ from funnelcli.measure.explain import (
     rule_insight,
 )
 from funnelcli.measure.insights import DEFAULT_TREND_PERIODS, with_insights
-from funnelcli.measure.metrics import PERIOD, Query, build_report, check_groups, check_window
+from funnelcli.measure.metrics import PERIOD, Query, build_report, check_groups
 from funnelcli.measure.qualify import at_col, crm_columns, qualify, reached_col, requalify
 from funnelcli.measure.targets import evaluate, missed_finding
 from funnelcli.measure.windows import (
@@ -111,10 +111,7 @@ def run_report(
     step: Step = quiet,
 ) -> Report:
     """The report, compared and annotated as asked; its warnings are every finding of the
-    data-quality checks."""
-    check_window(query)  # before reading any data: a typo fails fast
-    if summary.last and (query.since or query.until):
-        raise UsageError("--last sets the window itself; drop --since/--until, or --last.")
+    data-quality checks. ``query`` and ``summary`` are valid (``request.ReportRequest``)."""
     span = parse_span(summary.last) if summary.last else None
     now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(policy.timezone))
     try:
@@ -124,10 +121,10 @@ def run_report(
         against = _comparison(summary.compare, window, span)
         _ = query.maturity_cutoff
     except OverflowError:
-        flags = {"--as-of": summary.as_of or "today", "--last": summary.last}
-        flags |= {"--within": query.within_days, "--compare": summary.compare}
-        given = " ".join(f"{k} {v}" for k, v in flags.items() if v is not None)
-        msg = f"{given}: the dates run off the calendar; pick an --as-of within years 2 to 9998."
+        msg = (
+            f"as of {summary.as_of or 'today'}, the dates of the window, its comparison or its "
+            "conversion window run off the calendar; pick an as-of day within years 2 to 9998."
+        )
         raise UsageError(msg) from None
     # An explicit --as-of is a point in time: later events are set aside as files are read.
     cut = as_of if summary.as_of is not None else None
@@ -167,8 +164,7 @@ def _comparison(mode: str | None, window: Window, span: Span | None) -> Comparis
     if mode is None:
         return None
     if not window.bounded:
-        msg = f"--compare {mode} needs a closed window: --last 4w, or both --since and --until."
-        raise UsageError(msg)
+        raise UsageError(f"a comparison with the {mode} window needs a closed window.")
     other = previous(window, span) if mode == "previous" else year_before(window)
     assert other.since is not None and other.until is not None
     return Comparison(mode, other.since, other.until)

@@ -419,7 +419,7 @@ def _run_as_nobody_and_check(proj: Path) -> None:
 def test_dates_off_the_calendar(proj: Path, flags: list[str]) -> None:
     run = funnel("report", "-c", proj / "funnel.yaml", *flags)
     assert run.returncode == 2, run.stderr
-    assert "the dates run off the calendar" in run.stderr
+    assert "run off the calendar" in run.stderr
 
 
 def test_year_one_data_in_a_far_west_time_zone(tmp_path: Path) -> None:

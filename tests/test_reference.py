@@ -12,7 +12,9 @@ import jsonschema
 import pytest
 import yaml
 
+from funnelcli.errors import UsageError
 from funnelcli.findings import CATALOGUE
+from funnelcli.request import ReportRequest
 from funnelcli.scaffold import CRM_PRESETS, SPEND_PRESETS
 from tests.conftest import invoke
 
@@ -106,3 +108,33 @@ def test_each_check_is_raised_in_the_one_place_the_catalogue_says() -> None:
         places = [path for path, text in sources.items() if f'"{check.id}"' in text]
         assert places, check.id
         assert all(homes[check.raised] in path.parents for path in places), (check.id, places)
+
+
+def test_no_flag_names_below_the_cli() -> None:
+    # The CLI checks flags (funnelcli/request.py); the library raises domain errors only.
+    below = [
+        ROOT / "funnelcli" / name
+        for name in ("pipeline.py", "measure", "inputs", "policy", "checks")
+    ]
+    for place in below:
+        for path in [place] if place.is_file() else place.rglob("*.py"):
+            for match in re.finditer(r"raise UsageError\((?:f?\"[^\"]*\")", path.read_text()):
+                assert " --" not in match.group(0) and '"--' not in match.group(0), (path, match)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"since": "2026-03-02", "until": "2026-03-01"}, "--since 2026-03-02 is after --until"),
+        ({"last": "4w", "since": "2026-03-01"}, "--last sets the window itself"),
+        ({"last": "4x"}, "--last '4x': use a count and a unit"),
+        ({"as_of": "soon"}, "--as-of 'soon' is not a date"),
+        ({"compare": "previous"}, "--compare previous needs a closed window"),
+        ({"by": "period"}, "--by period needs --every"),
+        ({"include_immature": True}, "--include-immature only applies with --within"),
+        ({"by": " , "}, "--by needs at least one column"),
+    ],
+)
+def test_report_flags_are_checked_in_one_place(flags: dict, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        ReportRequest(**flags).resolve()

@@ -50,23 +50,13 @@ class Query:
         return self.as_of - dt.timedelta(days=math.ceil(self.within_days))
 
 
-def check_window(query: Query) -> None:
-    """Refuse an empty window, or flags that cannot apply, before any file is read."""
-    if query.since and query.until and query.since > query.until:
-        msg = f"--since {query.since} is after --until {query.until}; swap them."
-        raise UsageError(msg)
-    if query.include_immature and query.within_days is None:
-        raise UsageError("--include-immature only applies with --within DAYS.")
-
-
 def check_groups(query: Query, leads_columns: list[str]) -> None:
     """Refuse groupings the data cannot answer."""
-    if PERIOD in query.by and not query.every:
-        raise UsageError("--by period needs --every day|week|month|quarter.")
     usable = [c for c in leads_columns if not c.startswith("__")]
     for col in query.by:
         if col != PERIOD and col not in usable:
-            msg = f"--by {col}: the leads have no such column. Columns: {', '.join(usable)}."
+            columns = ", ".join(usable)
+            msg = f"cannot group by '{col}': the leads have no such column. Columns: {columns}."
             raise UsageError(msg)
 
 

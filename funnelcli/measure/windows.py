@@ -8,8 +8,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from funnelcli.errors import UsageError
-
 _SPAN = re.compile(r"^\s*(\d+)\s*([dwmq])\s*$", re.IGNORECASE)
 
 
@@ -39,22 +37,18 @@ class Window:
 def parse_span(text: str) -> Span:
     match = _SPAN.match(text)
     if not match or int(match.group(1)) == 0:
-        msg = f"--last {text!r}: use a count and a unit, e.g. 7d, 4w, 1m or 1q."
-        raise UsageError(msg)
+        raise ValueError(f"{text!r} is not a span such as 7d, 4w, 1m or 1q")
     return Span(int(match.group(1)), match.group(2).lower())
 
 
 def parse_as_of(text: str | None, today: dt.date) -> dt.date:
-    """``--as-of``: a date, or ``today``/``yesterday`` (in the business time zone) for cron."""
+    """The as-of day: a date, or ``today``/``yesterday`` (in the business time zone), for
+    cron; a ValueError for anything else."""
     if text is None or text.strip().lower() == "today":
         return today
     if text.strip().lower() == "yesterday":
         return today - dt.timedelta(days=1)
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        msg = f"--as-of {text!r} is not a date; use YYYY-MM-DD, today or yesterday."
-        raise UsageError(msg) from None
+    return dt.date.fromisoformat(text.strip())  # ValueError for anything else
 
 
 def last(span: Span, as_of: dt.date) -> Window:
