@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from funnelcli.columns import HASH, LEAD_KEY
 from funnelcli.findings import MAX_EXAMPLES, Finding
 from funnelcli.inputs.leads import load_leads
 from funnelcli.inputs.load import flagged, keep_findings
@@ -15,7 +16,6 @@ from funnelcli.inputs.spend import load_spend
 from funnelcli.inputs.transitions import load_transitions
 from funnelcli.policy.config import Policy
 
-LEAD_KEY = "__lead_row"
 Step = Callable[[str], None]
 
 
@@ -109,9 +109,6 @@ def _with_leads(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
         cols = [c for c in keys.columns if c != "lead_id"] + [LEAD_KEY]
         joined = joined.with_columns(pl.when(~collided).then(pl.col(c)).alias(c) for c in cols)
     return joined
-
-
-HASH = "__hash"
 
 
 def id_hash(ids: pl.Expr) -> pl.Expr:

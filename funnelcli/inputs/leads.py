@@ -6,6 +6,7 @@ import datetime as dt
 
 import polars as pl
 
+from funnelcli.columns import date_col, raw_date_col
 from funnelcli.errors import InputError
 from funnelcli.findings import Finding
 from funnelcli.inputs import parse
@@ -33,10 +34,6 @@ RAW_CREATED = "__raw_created_at"
 NO_CHANNEL = "__no_channel"
 RAW_CHANNEL = "__raw_channel"
 RAW_CAMPAIGN = "__raw_campaign"
-
-
-def date_col(stage_id: str) -> str:
-    return f"__date_{stage_id}"
 
 
 def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -> Loaded:
@@ -132,10 +129,6 @@ def _before(raw: pl.DataFrame, as_of: dt.date, dated: list[str]) -> tuple[pl.Dat
             pl.when(late).then(None).otherwise(pl.col(raw_date_col(stage)))
         )
     return (kept.with_columns(**cleared) if cleared else kept), sum(c or 0 for c in counts)
-
-
-def raw_date_col(stage_id: str) -> str:
-    return f"__raw_date_{stage_id}"
 
 
 def _raw_created_shown() -> pl.Expr:

@@ -12,6 +12,7 @@ from typing import Literal
 
 import polars as pl
 
+from funnelcli.columns import FILE
 from funnelcli.errors import ConfigError, InputError, excerpt
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
 from funnelcli.inputs import parse
@@ -25,7 +26,6 @@ Table = Literal["leads", "spend", "transitions"]
 LEADS_REQUIRED = ("lead_id", "created_at", "channel")
 SPEND_REQUIRED = ("date", "channel", "amount")
 TRANSITIONS_REQUIRED = ("lead_id", "stage", "entered_at")
-FILE = "__file"
 
 
 def file_label(name: str) -> pl.Expr:

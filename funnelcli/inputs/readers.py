@@ -19,13 +19,12 @@ from typing import NoReturn
 
 import polars as pl
 
+from funnelcli.columns import MAYBE_SHORT, ROW
 from funnelcli.errors import InputError
 from funnelcli.inputs import detect
 
-ROW = "__row"
 # True where the file's last column is empty: a row with too few cells is always such a
 # row, so only files that have some are re-read line by line to look for ragged rows.
-MAYBE_SHORT = "__maybe_short"
 
 
 def file_columns(names: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ import datetime as dt
 
 import polars as pl
 
+from funnelcli.columns import EXIT
 from funnelcli.findings import Finding
 from funnelcli.inputs import parse
 from funnelcli.inputs.leads import date_col, raw_date_col
@@ -27,7 +28,6 @@ from funnelcli.inputs.load import (
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW
 from funnelcli.policy.config import InputSpec, Policy, input_specs
 
-EXIT = "__exit"
 RAW_STAGE, RAW_ENTERED = "__raw_stage", "__raw_entered_at"
 COLUMNS = [FILE, ROW, "lead_id", "stage", "entered_at"]
 

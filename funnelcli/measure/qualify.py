@@ -6,36 +6,17 @@ import itertools
 
 import polars as pl
 
+from funnelcli.columns import at_col, crm_col, first_col, ok_col, reached_col
 from funnelcli.inputs.dataset import LEAD_KEY
 from funnelcli.inputs.parse import cut_like
 from funnelcli.policy.config import Policy
 from funnelcli.policy.rules import SCORE_COL, CompiledPolicy, dim_col
 
 
-def reached_col(stage_id: str) -> str:
-    return f"__reached_{stage_id}"
-
-
-def at_col(stage_id: str) -> str:
-    return f"__at_{stage_id}"
-
-
-def first_col(stage_id: str) -> str:
-    return f"__first_{stage_id}"
-
-
-def ok_col(stage_id: str) -> str:
-    return f"__ok_{stage_id}"
-
-
 def score_leads(leads: pl.LazyFrame, compiled: CompiledPolicy) -> pl.LazyFrame:
     """Add one column per scoring dimension and the (capped) total score."""
     dims = {dim_col(name): expr for name, expr in compiled.dimensions.items()}
     return leads.with_columns(**dims).with_columns(compiled.score.alias(SCORE_COL))
-
-
-def crm_col(stage_id: str) -> str:
-    return f"__crm_{stage_id}"
 
 
 def crm_columns(stage_ids: list[str]) -> list[pl.Expr]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from funnelcli.columns import SCORE_COL, dim_col
 from funnelcli.errors import ConfigError, excerpt
 from funnelcli.policy.config import Policy
 from funnelcli.policy.yamlsrc import Key, format_problems
@@ -23,15 +24,10 @@ from funnelcli.policy.yamlsrc import Key, format_problems
 COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 OPERATORS = (*COMPARE_OPS, "in", "not_in", "between", "matches", "contains", "is_null", "not_null")
 LOGIC = ("all", "any", "not")
-SCORE_COL = "__score"
 TEXT_HINT = (
     "If it is a number column with stray text (N/A, Select…), set the leads input's "
     "null_values: or types: {<column>: float}."
 )
-
-
-def dim_col(name: str) -> str:
-    return f"__dim_{name}"
 
 
 Fields = dict[str, tuple[pl.Expr, pl.DataType]]  # condition field name → (expression, dtype)

@@ -1,0 +1,82 @@
+"""Each speed trick beside the plain version it stands for, compared on random data.
+
+by_distinct works a categorical out once per distinct value; repeated_rows compares 64-bit
+hashes before values; first_rows picks each group's first row by a packed (file, row) key;
+the leads-to-entries join goes through id hashes (its colliding fall-back is exercised by
+tests/test_properties.py). The plain versions are what the code would be without them."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from funnelcli.columns import FILE, ROW
+from funnelcli.inputs.load import first_rows, repeated_rows
+from funnelcli.inputs.parse import blank_to_null, by_distinct
+
+VALUES = st.lists(
+    st.one_of(st.none(), st.sampled_from(["a", " A", "b", "", "Ç", "a "])), max_size=60
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(VALUES, st.integers(1, 4))
+def test_by_distinct_equals_working_every_row(values: list[str | None], chunks: int) -> None:
+    series = pl.Series("cell", values, dtype=pl.String)
+    parts = [
+        series.slice(i * len(values) // chunks, len(values) // chunks + 1) for i in range(chunks)
+    ]
+    cells = (
+        pl.concat([p for p in parts if p.len()], rechunk=False)[: len(values)] if values else series
+    )
+    cells = cells.cast(pl.Categorical)
+    expr = blank_to_null(pl.col("cell")).str.to_lowercase().alias("out")
+    fast = by_distinct(cells, expr)
+    plain = cells.to_frame("cell").select(expr)
+    assert_frame_equal(fast, plain)
+
+
+FRAMES = st.lists(
+    st.tuples(
+        st.sampled_from(["x.csv", "y.csv"]),
+        st.integers(1, 30),
+        st.sampled_from(["k1", "k2", "k3", None]),
+    ),
+    max_size=40,
+    unique_by=lambda t: (t[0], t[1]),
+)
+
+
+def _frame(rows: list[tuple[str, int, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {FILE: [r[0] for r in rows], ROW: [r[1] for r in rows], "key": [r[2] for r in rows]},
+        schema={FILE: pl.Categorical, ROW: pl.UInt32, "key": pl.String},
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(FRAMES)
+def test_repeated_rows_equals_is_duplicated(rows: list[tuple[str, int, str | None]]) -> None:
+    frame = _frame(rows)
+    fast = repeated_rows(frame, pl.col("key"))
+    plain = frame.filter(pl.col("key").is_duplicated())
+    assert_frame_equal(fast.sort(FILE, ROW), plain.sort(FILE, ROW), categorical_as_str=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(FRAMES)
+def test_first_rows_equals_sorting_then_taking_the_first(
+    rows: list[tuple[str, int, str | None]],
+) -> None:
+    frame = _frame(rows).sample(fraction=1.0, shuffle=True, seed=1)
+    fast = first_rows(frame, "key")
+    plain = (
+        frame.with_columns(pl.col(FILE).cast(pl.String))
+        .sort(FILE, ROW)
+        .group_by("key", maintain_order=True)
+        .first()
+        .sort(FILE, ROW)
+    )
+    assert_frame_equal(fast.with_columns(pl.col(FILE).cast(pl.String)).select(plain.columns), plain)
