@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -65,11 +67,13 @@ def test_reasons_column(scored: Project) -> None:
     assert run.exit_code == 0, run.stderr
     reasons = {r["lead_id"]: r["reasons"] for r in csv.DictReader(io.StringIO(run.stdout))}
     assert reasons == {
-        "A": "fit: size ≥ 50 (+20); engagement: kind = demo (+40) | not Customer: no CRM record of it or a later stage",
-        "B": "engagement: kind = demo (+40); engagement: bounced = true (-20) | not MQL: requires failed: score ≥ 40",
-        "C": "fit: size ≥ 50 (+20) | not MQL: requires failed: score ≥ 40",
-        "D": "fit: size ≥ 50 (+20); engagement: kind = demo (+40) | not SQL: requires failed: budget > 0",
-        "E": "engagement: kind = demo (+40) | not Customer: no CRM record of it or a later stage",
+        # The same words as --explain (the CSV used to say "no CRM record of it or a later
+        # stage" and left out the CRM/policy disagreement that --explain names).
+        "A": "fit: size ≥ 50 (+20); engagement: kind = demo (+40) | not Customer: no CRM record of this stage or a later one",
+        "B": "engagement: kind = demo (+40); engagement: bounced = true (-20) | not MQL: requires failed: score ≥ 40; the CRM says so (CRM record 2026-01-02 00:00) but the policy does not agree",
+        "C": "fit: size ≥ 50 (+20) | not MQL: requires failed: score ≥ 40; no CRM record of this stage or a later one",
+        "D": "fit: size ≥ 50 (+20); engagement: kind = demo (+40) | not SQL: requires failed: budget > 0; the CRM says so (CRM record 2026-01-05 00:00) but the policy does not agree",
+        "E": "engagement: kind = demo (+40) | not Customer: no CRM record of this stage or a later one",
     }
 
 
@@ -155,3 +159,20 @@ def test_rules_without_scoring_is_a_usage_error(project: Project) -> None:
     run = invoke("score", "-c", project.config, "--rules")
     assert run.exit_code == 2
     assert "has no scoring rules to assess" in run.stderr
+
+
+def test_the_score_csv_gives_the_same_reason_as_the_explanation() -> None:
+    # "Why not reached" is worded once: the per-lead CSV says what --explain says, less the
+    # lead's values after each failed part.
+    example = Path(__file__).parent.parent / "config.example.yaml"
+    rows = list(csv.DictReader(io.StringIO(invoke("score", "-c", example).stdout)))
+    stuck = [r for r in rows if " | not " in r["reasons"] or r["reasons"].startswith("not ")]
+    picked = {r["lead_id"]: r for r in stuck[:: max(1, len(stuck) // 40)]}
+    disagree = [r for r in stuck if "but the policy does not agree" in r["reasons"]]
+    picked |= {r["lead_id"]: r for r in disagree[:5]}
+    assert disagree, "the sample has CRM/policy disagreements to compare"
+    for lead_id, row in picked.items():
+        said = row["reasons"].split("not ", 1)[1].split(": ", 1)[1]
+        explained = invoke("score", "-c", example, "--explain", lead_id, "-f", "json").json()
+        why = next(s["why"] for s in explained["stages"] if not s["reached"])
+        assert re.sub(r" \([^()]*=[^()]*\)", "", why) == said, lead_id

@@ -72,21 +72,37 @@ def reasons(policy: Policy, compiled: CompiledPolicy) -> pl.Expr:
     return pl.when(scoring == "").then(stop).otherwise(scoring + pl.lit(" | ") + stop)
 
 
+# Why a lead that reached the stage before did not reach this one: the same words in the
+# per-lead CSV (`score`, vectorised) and in one lead's explanation (`score --explain`).
+REQUIRES_FAILED = "requires failed: "
+NO_RECORD = "no CRM record of this stage or a later one"
+TOO_LATE = "reached too late for the conversion window"
+
+
+def _disagreement(evidence: str) -> str:
+    return f"the CRM says so ({evidence}) but the policy does not agree"
+
+
 def _why_not(stage: Any, compiled: CompiledPolicy) -> pl.Expr:
+    """The reasons of ``_why`` for a lead that is stuck before ``stage``, as an expression
+    over every lead (without the values the explanation adds to each failed part)."""
     failed = [
         pl.when(~pl.col(_part_col(stage.id, i))).then(pl.lit(part.label))
         for i, part in enumerate(compiled.parts.get(stage.id, []))
     ]
-    requires = (
-        pl.lit("requires failed: ") + pl.concat_list(failed).list.drop_nulls().list.join(", ")
-        if failed
-        else None
-    )
-    options = [pl.when(~pl.col(ok_col(stage.id))).then(requires)] if requires is not None else []
+    reasons = []
+    if failed:
+        parts = pl.concat_list(failed).list.drop_nulls().list.join(", ")
+        reasons.append(pl.when(~pl.col(ok_col(stage.id))).then(pl.lit(REQUIRES_FAILED) + parts))
     if stage.evidence == "crm":
-        no_record = pl.col(crm_col(stage.id)).is_null()
-        options.append(pl.when(no_record).then(pl.lit("no CRM record of it or a later stage")))
-    return pl.coalesce(*options, pl.lit("outside the conversion window"))
+        crm = pl.col(crm_col(stage.id))
+        reasons.append(pl.when(crm.is_null()).then(pl.lit(NO_RECORD)))
+        if failed:
+            stamp = crm.dt.strftime("%Y-%m-%d %H:%M")
+            said = pl.format(_disagreement("CRM record {}"), stamp)
+            reasons.append(pl.when(crm.is_not_null() & ~pl.col(ok_col(stage.id))).then(said))
+    joined = pl.concat_str(reasons, separator="; ", ignore_nulls=True) if reasons else None
+    return pl.coalesce(joined, pl.lit(TOO_LATE)) if joined is not None else pl.lit(TOO_LATE)
 
 
 @dataclass(frozen=True)
@@ -201,12 +217,12 @@ def _why(prev: Any, stage: Any, compiled: CompiledPolicy, lead: _Lead) -> str:
         return f"needs {prev.label} first"
     reasons = []
     if failed:
-        reasons.append("requires failed: " + ", ".join(failed))
+        reasons.append(REQUIRES_FAILED + ", ".join(failed))
     if stage.evidence == "crm" and crm is None:
-        reasons.append("no CRM record of this stage or a later one")
+        reasons.append(NO_RECORD)
     elif stage.evidence == "crm" and failed:
-        reasons.append(f"the CRM says so ({evidence}) but the policy does not agree")
-    return "; ".join(reasons) or "reached too late for the conversion window"
+        reasons.append(_disagreement(evidence))
+    return "; ".join(reasons) or TOO_LATE
 
 
 def _shown_values(lead: _Lead, fields: tuple[str, ...]) -> str:
