@@ -8,18 +8,18 @@ from pathlib import Path
 
 from funnelcli.errors import UsageError
 from funnelcli.output import write_text
+from funnelcli.policy.presets import SPEND_STARTERS, crm_presets, spend_presets
 from funnelcli.schemas import schema
 
 FILENAME = "funnel.yaml"
 SCHEMA_FILE = "funnel.schema.json"
-CRM_PRESETS = ("hubspot", "salesforce", "salesforce_opportunity", "pipedrive")
-SPEND_PRESETS = {
-    "google_ads": (
-        "google-ads-campaigns.csv",
-        "Day, Campaign, Cost; skips the title and Total rows",
-    ),
-    "meta": ("meta-ads.csv", "Day or Reporting starts/ends, Campaign name, Amount spent (XXX)"),
-}
+# Derived from the presets (policy/presets.py), the one place a preset is declared.
+CRM_PRESETS = crm_presets()
+SPEND_PRESETS = {name: SPEND_STARTERS[name] for name in spend_presets()}
+GENERIC_SPEND = (
+    "  spend:                          # omit to report without costs\n"
+    "    path: {data_dir}/spend.csv\n"
+)
 
 
 def starter_text(data_dir: str = "data", presets: tuple[str, ...] = ()) -> str:
@@ -35,22 +35,18 @@ def starter_text(data_dir: str = "data", presets: tuple[str, ...] = ()) -> str:
     if len(crm) > 1:
         raise UsageError(f"--preset: choose one CRM export, not {' and '.join(crm)}.")
     spend = [p for p in presets if p in SPEND_PRESETS]
-    if not crm:
-        text = _read("starter.yaml")
-        if spend:
-            text = text.replace(
-                "  spend:                          # omit to report without costs\n"
-                "    path: {data_dir}/spend.csv\n",
-                _spend_block(spend),
-            )
-        return text.replace("{data_dir}", data_dir)
-    text = _read(f"starters/{crm[0]}.yaml").replace("{spend}", _spend_block(spend))
+    # Every starter has a {spend} slot: the generic one fills it with a plain spend file,
+    # a CRM's with a commented hint, either with the chosen ad platforms' exports.
+    template = _read(f"starters/{crm[0]}.yaml") if crm else _read("starter.yaml")
+    default = None if crm else GENERIC_SPEND
+    text = template.replace("{spend}", _spend_block(spend, default))
     return text.replace("{data_dir}", data_dir)
 
 
-def _spend_block(presets: list[str]) -> str:
+def _spend_block(presets: list[str], default: str | None = None) -> str:
     if not presets:
-        return "  # spend: {path: {data_dir}/spend.csv}   # or preset: google_ads / meta\n"
+        hint = "  # spend: {path: {data_dir}/spend.csv}   # or preset: google_ads / meta\n"
+        return default or hint
     lines = ["  spend:                          # one file per ad platform"]
     for name in presets:
         path, columns = SPEND_PRESETS[name]

@@ -138,3 +138,12 @@ def test_no_flag_names_below_the_cli() -> None:
 def test_report_flags_are_checked_in_one_place(flags: dict, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         ReportRequest(**flags).resolve()
+
+
+def test_presets_are_declared_in_one_place() -> None:
+    # policy/presets.py declares every preset; init's lists and starters follow from it.
+    starters = ROOT / "funnelcli" / "starters"
+    assert sorted(p.stem for p in starters.glob("*.yaml")) == sorted(CRM_PRESETS)
+    for path in [*starters.glob("*.yaml"), ROOT / "funnelcli" / "starter.yaml"]:
+        assert path.read_text().count("{spend}") == 1, path
+    assert set(SPEND_PRESETS) == {"google_ads", "meta"}

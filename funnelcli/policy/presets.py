@@ -195,6 +195,28 @@ PRESETS: dict[str, dict[str, Preset]] = {
 }
 
 
+# What `funnel init --preset` writes for a spend export: the data file its starter points
+# at and what the preset reads (a comment in the starter). A preset with a leads layout has
+# a starter policy of its own instead (funnelcli/starters/<name>.yaml).
+SPEND_STARTERS: dict[str, tuple[str, str]] = {
+    "google_ads": (
+        "google-ads-campaigns.csv",
+        "Day, Campaign, Cost; skips the title and Total rows",
+    ),
+    "meta": ("meta-ads.csv", "Day or Reporting starts/ends, Campaign name, Amount spent (XXX)"),
+}
+
+
+def crm_presets() -> tuple[str, ...]:
+    """The presets that read a CRM's leads (each has a starter policy)."""
+    return tuple(name for name, layouts in PRESETS.items() if "leads" in layouts)
+
+
+def spend_presets() -> tuple[str, ...]:
+    """The presets that read only an ad platform's spend."""
+    return tuple(name for name, layouts in PRESETS.items() if list(layouts) == ["spend"])
+
+
 def preset_for(name: str | None, kind: str) -> Preset | None:
     if name is None:
         return None
