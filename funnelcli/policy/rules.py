@@ -82,33 +82,104 @@ def condition_sources(policy: Policy) -> Iterator[tuple[Key, Any]]:
             yield ("stages", i, "requires"), stage.requires
 
 
+# The grammar, parsed once into a small tree that everything else walks: the fields a
+# condition reads, its readable form and its polars expression.
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """``{field: NAME, OP: VALUE}`` (or the shorthand ``{NAME: {OP: VALUE}}``)."""
+
+    field: str
+    op: str
+    value: Any
+    loc: Key  # where the operator is, for messages
+
+
+@dataclass(frozen=True)
+class Logic:
+    """``all:`` or ``any:`` of a non-empty list of conditions."""
+
+    kind: str
+    items: tuple[Cond, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Cond
+
+
+Cond = Leaf | Logic | Not
+
+
+def parse(cond: Any, loc: Key) -> Cond:
+    """A raw condition → its tree; a structural problem (not a mapping, unknown key or
+    operator, not exactly one operator, an empty list) is a _Problem with its key path.
+    Every problem in the condition is reported, not only the first."""
+    if not isinstance(cond, dict) or not cond:
+        text = f"a condition must be a mapping such as {{field: score, gte: 40}}, got {cond!r}."
+        raise _Problem(loc, text)
+    if "field" in cond:
+        return _parse_leaf(cond, loc)
+    if len(cond) != 1:
+        keys = ", ".join(map(str, cond))
+        raise _Problem(loc, f"expected one of all/any/not or {{field: …, OP: …}}, got keys {keys}.")
+    ((key, value),) = cond.items()
+    if key in ("all", "any"):
+        return _parse_logic(key, value, (*loc, key))
+    if key == "not":
+        return Not(parse(value, (*loc, key)))
+    if isinstance(value, dict):  # shorthand {NAME: {OP: V}}
+        return _parse_leaf({"field": str(key), **value}, (*loc, key))
+    raise _Problem(loc, f"unknown condition key '{key}'; use field:, all:, any: or not:.")
+
+
+def _parse_logic(kind: str, value: Any, loc: Key) -> Logic:
+    if not isinstance(value, list) or not value:
+        raise _Problem(loc, f"'{kind}' takes a non-empty list of conditions.")
+    items, problems = [], []
+    for i, c in enumerate(value):
+        try:
+            items.append(parse(c, (*loc, i)))
+        except _Problem as p:
+            problems += p.problems
+    if problems:
+        err = _Problem(*problems[0])
+        err.problems = problems
+        raise err
+    return Logic(kind, tuple(items))
+
+
+def _parse_leaf(cond: dict[str, Any], loc: Key) -> Leaf:
+    name = cond["field"]
+    ops = [k for k in cond if k != "field"]
+    if not isinstance(name, str):
+        raise _Problem(loc, f"field must be a column name, got {name!r}.")
+    unknown = [o for o in ops if o not in OPERATORS]
+    if unknown or len(ops) != 1:
+        got = ", ".join(map(str, ops)) or "none"
+        raise _Problem(loc, f"needs exactly one operator of {', '.join(OPERATORS)}; got {got}.")
+    return Leaf(name, ops[0], cond[ops[0]], (*loc, ops[0]))
+
+
+def fields_of(cond: Cond) -> tuple[str, ...]:
+    """The field names a condition reads, sorted."""
+    if isinstance(cond, Leaf):
+        return (cond.field,)
+    items = cond.items if isinstance(cond, Logic) else (cond.item,)
+    return tuple(sorted({f for item in items for f in fields_of(item)}))
+
+
 def referenced_fields(policy: Policy) -> set[str]:
-    """Lead columns the policy's conditions read (tolerant: errors surface at compile)."""
+    """Lead columns the policy's conditions read (a condition that does not parse is left
+    out here: compile_policy reports it with every other problem)."""
     found: set[str] = set()
-    for _, cond in condition_sources(policy):
-        _collect_fields(cond, found)
+    for loc, raw in condition_sources(policy):
+        try:
+            found.update(fields_of(parse(raw, loc)))
+        except _Problem:
+            continue
     return found - {"score", *policy.scoring.dimensions}
-
-
-def fields_of(cond: Any) -> tuple[str, ...]:
-    """The field names one condition reads, in first-seen order."""
-    found: set[str] = set()
-    _collect_fields(cond, found)
-    return tuple(sorted(found))
-
-
-def _collect_fields(cond: Any, found: set[str]) -> None:
-    if isinstance(cond, list):
-        for c in cond:
-            _collect_fields(c, found)
-    elif isinstance(cond, dict):
-        if isinstance(cond.get("field"), str):
-            found.add(cond["field"])
-        for key, value in cond.items():
-            if key in LOGIC:
-                _collect_fields(value, found)
-            elif key != "field" and isinstance(value, dict) and len(cond) == 1:
-                found.add(str(key))
 
 
 def compile_policy(policy: Policy, schema: pl.Schema) -> CompiledPolicy:
@@ -120,9 +191,11 @@ def compile_policy(policy: Policy, schema: pl.Schema) -> CompiledPolicy:
     fields.update({d: (pl.col(dim_col(d)), score_dtype) for d in policy.scoring.dimensions})
     problems: list[tuple[Key, str]] = []
     compiled: dict[Key, pl.Expr] = {}
-    for loc, cond in condition_sources(policy):
+    trees: dict[Key, Cond] = {}
+    for loc, raw in condition_sources(policy):
         try:
-            compiled[loc] = _compile(cond, loc, fields)
+            trees[loc] = parse(raw, loc)
+            compiled[loc] = _compile(trees[loc], fields)
         except _Problem as p:
             problems += p.problems
     if problems:
@@ -133,21 +206,17 @@ def compile_policy(policy: Policy, schema: pl.Schema) -> CompiledPolicy:
             dim,
             i,
             r.points,
-            describe(r.when),
+            describe(trees[("scoring", dim, i, "when")]),
             compiled[("scoring", dim, i, "when")].fill_null(False),
-            fields_of(r.when),
+            fields_of(trees[("scoring", dim, i, "when")]),
         )
         for dim, dim_rules in policy.scoring.dimensions.items()
         for i, r in enumerate(dim_rules)
     ]
     parts = {
         stage.id: [
-            Part(
-                describe(c),
-                _compile(c, ("stages", i, "requires"), fields).fill_null(False),
-                fields_of(c),
-            )
-            for c in _top_parts(stage.requires)
+            Part(describe(c), _compile(c, fields).fill_null(False), fields_of(c))
+            for c in _top_parts(trees[("stages", i, "requires")])
         ]
         for i, stage in enumerate(policy.stages)
         if stage.requires is not None
@@ -155,32 +224,21 @@ def compile_policy(policy: Policy, schema: pl.Schema) -> CompiledPolicy:
     return replace(policy_exprs, rules=rules, parts=parts)
 
 
-def _top_parts(cond: Any) -> list[Any]:
+def _top_parts(cond: Cond) -> tuple[Cond, ...]:
     """The items of a top-level ``all:``, else the condition itself."""
-    if isinstance(cond, dict) and list(cond) == ["all"] and isinstance(cond["all"], list):
-        return list(cond["all"])
-    return [cond]
+    return cond.items if isinstance(cond, Logic) and cond.kind == "all" else (cond,)
 
 
 SYMBOLS = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
 
 
-def describe(cond: Any) -> str:
+def describe(cond: Cond) -> str:
     """A condition in short readable form: ``company_size ≥ 50``, ``any(a; b)``."""
-    if not isinstance(cond, dict) or not cond:
-        return repr(cond)
-    if "field" in cond:
-        ops = [k for k in cond if k != "field"]
-        return _describe_leaf(str(cond["field"]), ops[0], cond[ops[0]]) if ops else str(cond)
-    ((key, value),) = list(cond.items())[:1]
-    if key in ("all", "any") and isinstance(value, list):
-        return f"{key}({'; '.join(describe(c) for c in value)})"
-    if key == "not":
-        return f"not({describe(value)})"
-    if isinstance(value, dict) and value:
-        op = next(iter(value))
-        return _describe_leaf(str(key), op, value[op])
-    return repr(cond)
+    if isinstance(cond, Leaf):
+        return _describe_leaf(cond.field, cond.op, cond.value)
+    if isinstance(cond, Not):
+        return f"not({describe(cond.item)})"
+    return f"{cond.kind}({'; '.join(describe(c) for c in cond.items)})"
 
 
 def _describe_leaf(name: str, op: str, value: Any) -> str:
@@ -237,61 +295,38 @@ def _assemble(policy: Policy, compiled: dict[Key, pl.Expr], dtype: pl.DataType) 
     return CompiledPolicy(dims, score.cast(dtype), requires, dtype)
 
 
-def _compile(cond: Any, loc: Key, fields: Fields) -> pl.Expr:
-    if not isinstance(cond, dict) or not cond:
-        text = f"a condition must be a mapping such as {{field: score, gte: 40}}, got {cond!r}."
-        raise _Problem(loc, text)
-    if "field" in cond:
-        return _leaf(cond, loc, fields)
-    if len(cond) != 1:
-        keys = ", ".join(map(str, cond))
-        raise _Problem(loc, f"expected one of all/any/not or {{field: …, OP: …}}, got keys {keys}.")
-    ((key, value),) = cond.items()
-    if key in ("all", "any"):
-        return _logic(key, value, (*loc, key), fields)
-    if key == "not":
-        return ~_compile(value, (*loc, key), fields)
-    if isinstance(value, dict):  # shorthand {NAME: {OP: V}}
-        return _leaf({"field": str(key), **value}, (*loc, key), fields)
-    raise _Problem(loc, f"unknown condition key '{key}'; use field:, all:, any: or not:.")
-
-
-def _logic(key: str, value: Any, loc: Key, fields: Fields) -> pl.Expr:
-    if not isinstance(value, list) or not value:
-        raise _Problem(loc, f"'{key}' takes a non-empty list of conditions.")
+def _compile(cond: Cond, fields: Fields) -> pl.Expr:
+    """A parsed condition → a boolean expression; type problems (unknown field, operator
+    that does not fit the column) are _Problems, all of them reported."""
+    if isinstance(cond, Leaf):
+        return _leaf(cond, fields)
+    if isinstance(cond, Not):
+        return ~_compile(cond.item, fields)
     parts, problems = [], []
-    for i, c in enumerate(value):
+    for item in cond.items:
         try:
-            parts.append(_compile(c, (*loc, i), fields))
+            parts.append(_compile(item, fields))
         except _Problem as p:
             problems += p.problems
     if problems:
         err = _Problem(*problems[0])
         err.problems = problems
         raise err
-    return pl.all_horizontal(parts) if key == "all" else pl.any_horizontal(parts)
+    return pl.all_horizontal(parts) if cond.kind == "all" else pl.any_horizontal(parts)
 
 
-def _leaf(cond: dict[str, Any], loc: Key, fields: Fields) -> pl.Expr:
-    name = cond["field"]
-    ops = [k for k in cond if k != "field"]
-    if not isinstance(name, str):
-        raise _Problem(loc, f"field must be a column name, got {name!r}.")
-    if name not in fields:
+def _leaf(leaf: Leaf, fields: Fields) -> pl.Expr:
+    if leaf.field not in fields:
         shown = ", ".join(sorted(f for f in fields if not f.startswith("__"))[:25])
-        raise _Problem(loc, f"unknown field '{name}'. Known fields: {shown}.")
-    unknown = [o for o in ops if o not in OPERATORS]
-    if unknown or len(ops) != 1:
-        got = ", ".join(map(str, ops)) or "none"
-        raise _Problem(loc, f"needs exactly one operator of {', '.join(OPERATORS)}; got {got}.")
-    op = ops[0]
-    col, dtype = fields[name]
+        raise _Problem(leaf.loc[:-1], f"unknown field '{leaf.field}'. Known fields: {shown}.")
+    col, dtype = fields[leaf.field]
     try:
-        return _operator(op, cond[op], col, dtype, (*loc, op))
+        return _operator(leaf.op, leaf.value, col, dtype, leaf.loc)
     except _Problem as problem:
         # The operator's checks speak of "this field": say which one.
         named = [
-            (where, text.replace("this field", f"'{name}'")) for where, text in problem.problems
+            (where, text.replace("this field", f"'{leaf.field}'"))
+            for where, text in problem.problems
         ]
         problem.problems = named
         raise
