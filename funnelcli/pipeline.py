@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ import polars as pl
 from funnelcli.checks import run_checks, sort_findings
 from funnelcli.errors import InputError, UsageError
 from funnelcli.findings import Finding
-from funnelcli.inputs.dataset import Dataset, Step, load_dataset, quiet
+from funnelcli.inputs.dataset import Step, load_dataset, quiet
 from funnelcli.inputs.load import FILE
 from funnelcli.inputs.readers import ROW
 from funnelcli.measure.compare import attach
@@ -32,6 +32,7 @@ from funnelcli.measure.explain import (
 )
 from funnelcli.measure.insights import DEFAULT_TREND_PERIODS, with_insights
 from funnelcli.measure.metrics import PERIOD, Query, build_report, check_groups
+from funnelcli.measure.prepared import Prepared
 from funnelcli.measure.qualify import at_col, crm_columns, qualify, reached_col, requalify
 from funnelcli.measure.targets import evaluate, missed_finding
 from funnelcli.measure.windows import (
@@ -48,20 +49,10 @@ from funnelcli.model import CheckResult, Comparison, Report
 from funnelcli.policy.config import Policy
 from funnelcli.policy.rules import (
     SCORE_COL,
-    CompiledPolicy,
     compile_policy,
     dim_col,
     referenced_fields,
 )
-
-
-@dataclass
-class Prepared:
-    policy: Policy
-    data: Dataset
-    compiled: CompiledPolicy
-    qualified: pl.DataFrame  # every lead: score, reached/at per stage, CRM evidence
-    within: dict[float, pl.DataFrame] = field(default_factory=dict)  # by --within days
 
 
 def prepare(
@@ -157,7 +148,7 @@ def _measure(ready: Prepared, query: Query) -> Report:
         if days not in ready.within:
             ready.within[days] = requalify(ready.qualified, ready.policy, days)
         qualified = ready.within[days]
-    return build_report(ready.policy, ready.data, qualified, query)
+    return build_report(replace(ready, qualified=qualified), query)
 
 
 def _comparison(mode: str | None, window: Window, span: Span | None) -> Comparison | None:
@@ -205,7 +196,7 @@ def run_check(
     step("checking data quality")
     findings = _findings(ready, now, day)
     if targets:
-        report = build_report(ready.policy, ready.data, ready.qualified, Query())
+        report = build_report(ready, Query())
         results = evaluate(ready.policy.targets, report.total)
         missed = missed_finding(results, ready.policy.source.path.name)
         findings = sort_findings(findings + ([missed] if missed else []))
@@ -217,7 +208,7 @@ def _findings(
     ready: Prepared, now: dt.datetime | None, until: dt.date | None = None
 ) -> list[Finding]:
     now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(ready.policy.timezone))
-    return run_checks(ready.policy, ready.data, ready.qualified, now=now, until=until)
+    return run_checks(ready, now=now, until=until)
 
 
 def protected_paths(policy: Policy) -> list[Path]:
@@ -282,7 +273,7 @@ def score_table(policy: Policy) -> pl.DataFrame:
 def explain(policy: Policy, lead_id: str) -> Explanation:
     """``score --explain``: why one lead has its score and stages."""
     ready = prepare(policy, rules=True)
-    return explain_lead(ready.policy, ready.data, ready.compiled, ready.qualified, lead_id.strip())
+    return explain_lead(ready, lead_id.strip())
 
 
 def rules_report(policy: Policy) -> tuple[list[RuleInsight], list[tuple[str, str]]]:
@@ -293,4 +284,4 @@ def rules_report(policy: Policy) -> tuple[list[RuleInsight], list[tuple[str, str
         raise UsageError(f"{policy.source.path}: the policy has no scoring rules to assess.")
     names = {s.id: s.label for s in ready.policy.stages}
     stages = [(s, names[s]) for s in insight_stages(ready.policy)]
-    return rule_insight(ready.policy, ready.data, ready.compiled, ready.qualified), stages
+    return rule_insight(ready), stages

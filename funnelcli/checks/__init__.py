@@ -7,34 +7,32 @@ from __future__ import annotations
 
 import datetime as dt
 
-import polars as pl
-
 from funnelcli.checks.inputs import stale
 from funnelcli.checks.leads import lead_checks
 from funnelcli.checks.policy import policy_checks
 from funnelcli.checks.spend import spend_checks
 from funnelcli.checks.transitions import transition_checks
 from funnelcli.findings import SEVERITY_ORDER, Finding, Severity
-from funnelcli.inputs.dataset import Dataset, merge_findings
+from funnelcli.inputs.dataset import merge_findings
 from funnelcli.inputs.load import keep_findings
-from funnelcli.policy.config import Policy, QualitySpec
+from funnelcli.measure.prepared import Prepared
+from funnelcli.policy.config import QualitySpec
 
 _LOWER: dict[Severity, Severity] = {"error": "warning", "warning": "info", "info": "info"}
 
 
 def run_checks(
-    policy: Policy,
-    data: Dataset,
-    qualified: pl.DataFrame,
+    ready: Prepared,
     *,
     now: dt.datetime,
     until: dt.date | None = None,
 ) -> list[Finding]:
     """Every finding for this dataset, with the config's overrides applied, worst first.
 
-    ``qualified``: every lead as ``qualify`` leaves it, with its CRM evidence. ``until``:
+    ``ready.qualified``: every lead as ``qualify`` leaves it, with its CRM evidence. ``until``:
     the last day of the window the data is read for (staleness is judged against it).
     """
+    policy, data, qualified = ready.policy, ready.data, ready.qualified
     found = [
         *data.findings,
         *keep_findings(stale(data, until)),

@@ -15,6 +15,7 @@ from funnelcli.errors import UsageError
 from funnelcli.inputs.dataset import Dataset
 from funnelcli.inputs.load import FILE
 from funnelcli.inputs.readers import ROW
+from funnelcli.measure.prepared import Prepared
 from funnelcli.measure.qualify import (
     at_col,
     crm_col,
@@ -137,10 +138,9 @@ class Explanation:
     stages: list[StageWhy]
 
 
-def explain_lead(
-    policy: Policy, data: Dataset, compiled: CompiledPolicy, qualified: pl.DataFrame, lead_id: str
-) -> Explanation:
+def explain_lead(ready: Prepared, lead_id: str) -> Explanation:
     """Everything that decided one lead's score and stages."""
+    policy, data, compiled, qualified = ready.policy, ready.data, ready.compiled, ready.qualified
     found = qualified.filter(pl.col("lead_id") == lead_id)
     found = found.with_columns(crm_columns(policy.stage_ids))
     if found.height == 0:
@@ -287,9 +287,9 @@ def insight_stages(policy: Policy) -> list[str]:
     return [*picked, ids[-1]]
 
 
-def rule_insight(
-    policy: Policy, data: Dataset, compiled: CompiledPolicy, qualified: pl.DataFrame
-) -> list[RuleInsight]:
+def rule_insight(ready: Prepared) -> list[RuleInsight]:
+    """Each scoring rule's reach and the conversion of the leads it fires on."""
+    policy, data, compiled, qualified = ready.policy, ready.data, ready.compiled, ready.qualified
     stages = insight_stages(policy)
     frame = rule_hits(data.leads, compiled).join(
         qualified.lazy().select(ROW, *(reached_col(s) for s in stages)), on=ROW

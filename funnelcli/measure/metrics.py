@@ -11,12 +11,11 @@ from typing import Any
 import polars as pl
 
 from funnelcli.errors import InputError, UsageError
-from funnelcli.inputs.dataset import Dataset
 from funnelcli.inputs.parse import MICROS
+from funnelcli.measure.prepared import Prepared
 from funnelcli.measure.qualify import at_col, reached_col
 from funnelcli.measure.stats import wilson
 from funnelcli.model import Report, Row, Spread, StageMetrics
-from funnelcli.policy.config import Policy
 
 EVERY = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
 SPEND_GROUPS = {"channel", "campaign", "period"}
@@ -60,12 +59,13 @@ def check_groups(query: Query, leads_columns: list[str]) -> None:
             raise UsageError(msg)
 
 
-def build_report(policy: Policy, data: Dataset, qualified: pl.DataFrame, query: Query) -> Report:
+def build_report(ready: Prepared, query: Query) -> Report:
     """The report for one query: one lazy query per side, collected together.
 
-    ``qualified`` is every lead already qualified with the query's conversion window (none
-    or ``--within``); qualification is per lead, so the cohort is cut from it.
+    ``ready.qualified`` is every lead already qualified with the query's conversion window
+    (none or ``--within``); qualification is per lead, so the cohort is cut from it.
     """
+    policy, data, qualified = ready.policy, ready.data, ready.qualified
     every = qualified.lazy()
     stages = policy.stage_ids
     if query.basis == "period":
