@@ -19,6 +19,7 @@ from funnelcli.errors import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
+    ExistsError,
     FunnelError,
     Terminated,
     UsageError,
@@ -43,7 +44,7 @@ from funnelcli.render import json as json_render
 from funnelcli.render import markdown as md_render
 from funnelcli.render import table as table_render
 from funnelcli.render.progress import progress
-from funnelcli.request import ReportRequest, as_of_flag
+from funnelcli.request import ReportRequest, as_of_flag, preset_flag
 
 EXIT_BUG = 70
 REPORT_WIDTH = 100
@@ -364,8 +365,10 @@ def init(
     force: Annotated[bool, typer.Option(help="Replace an existing funnel.yaml.")] = False,
 ) -> None:
     """Write a commented starter policy (funnel.yaml); never overwrites without --force."""
-    names = tuple(p.strip() for p in (preset or "").split(",") if p.strip())
-    path = _guard(ctx, lambda: scaffold.write_starter(folder, names, force=force))
+    path = _guard(
+        ctx,
+        lambda: _forcible(lambda: scaffold.write_starter(folder, preset_flag(preset), force=force)),
+    )
     text = f"wrote {path} — edit inputs: and stages:, then run `funnel report -c {path}`"
     stderr.print(Text(text), highlight=False)
 
@@ -389,8 +392,17 @@ def sample(
 
     spec = SampleSpec(leads=leads, seed=seed, months=months, fmt=data_format.value, force=force)
     with progress(stderr, enabled=True) as step:
-        paths = _guard(ctx, lambda: write_sample(spec, out, step))
+        paths = _guard(ctx, lambda: _forcible(lambda: write_sample(spec, out, step)))
     stderr.print(Text("wrote " + ", ".join(str(p) for p in paths)), highlight=False)
+
+
+def _forcible(work: Callable[[], Any]) -> Any:
+    """``init`` and ``sample``: a file already there is refused, and the message says the
+    flag that replaces it."""
+    try:
+        return work()
+    except ExistsError as err:
+        raise ExistsError(f"{err} Add --force to replace it.") from None
 
 
 def run() -> None:

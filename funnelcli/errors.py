@@ -24,6 +24,10 @@ class UsageError(FunnelError):
     exit_code = EXIT_USAGE
 
 
+class ExistsError(UsageError):
+    """A file the command would write is already there (exit 2); the CLI says how to force."""
+
+
 class ConfigError(FunnelError):
     """The policy file is missing or invalid (exit 2)."""
 

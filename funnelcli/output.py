@@ -27,30 +27,30 @@ TEMP_PREFIX = ".funnel-"
 
 
 def check_writable(path: Path) -> None:
-    """Fail before any work when ``--output`` cannot be written (exit 2)."""
+    """Fail before any work when ``path`` cannot be written (exit 2)."""
     if len(os.fsencode(path.name)) > NAME_MAX:  # before any stat: it would fail on it
-        raise UsageError(f"--output {path}: the file name is longer than {NAME_MAX} bytes.")
+        raise UsageError(f"cannot write {path}: the file name is longer than {NAME_MAX} bytes.")
     if _is_stream(path):
         return
     target = _target(path)
     folder = target.parent if str(target.parent) else Path()
     if not folder.is_dir():
-        msg = f"--output {path}: folder {folder} does not exist. Create it first."
+        msg = f"cannot write {path}: folder {folder} does not exist. Create it first."
         raise UsageError(msg)
     if target.is_dir():
-        raise UsageError(f"--output {path} is a folder; name a file.")
+        raise UsageError(f"cannot write {path}: it is a folder; name a file.")
     if not os.access(folder, os.W_OK):
-        raise UsageError(f"--output {path}: folder {folder} is not writable.")
+        raise UsageError(f"cannot write {path}: folder {folder} is not writable.")
 
 
 def refuse_clobber(path: Path, protected: Iterable[Path]) -> None:
-    """``--output`` must not be an input or the policy: refuse before anything runs."""
+    """An output must not be an input or the policy: refuse before anything runs."""
     for other in protected:
         with contextlib.suppress(OSError):
             if path.exists() and other.exists() and path.samefile(other):
                 msg = (
-                    f"--output {path} is the file {other}, which this run reads (the policy "
-                    "or an input); it would be replaced. Write the output somewhere else."
+                    f"will not write {path}: it is the file {other}, which this run reads "
+                    "(the policy or an input). Write the output somewhere else."
                 )
                 raise UsageError(msg)
 
@@ -70,7 +70,7 @@ def write_text(text: str, path: Path | None) -> None:
         with atomic_path(_target(path)) as tmp:
             tmp.write_bytes(data)
     except OSError as err:
-        raise UsageError(f"--output {path}: cannot write ({_reason(err)}).") from None
+        raise UsageError(f"cannot write {path} ({_reason(err)}).") from None
 
 
 def _write_stdout(text: str) -> None:

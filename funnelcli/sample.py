@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from funnelcli.errors import UsageError
+from funnelcli.errors import ExistsError, UsageError
 from funnelcli.inputs.dataset import Step, quiet
 from funnelcli.output import remove_stale_temps, temp_prefix
 
@@ -83,16 +83,16 @@ def write_sample(spec: SampleSpec, out: Path, step: Step = quiet, chunk: int = C
     """Write leads, spend and transitions files into ``out`` (created if missing), ``chunk``
     leads at a time; ``step`` is told which leads are being made."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; name a folder.")
+        raise UsageError(f"{out} is a file; name a folder for the tables.")
     paths = [out / f"{name}.{spec.fmt}" for name in TABLES]
     taken = [p for p in paths if p.exists() or p.is_symlink()]
     if taken and not spec.force:
         names = ", ".join(p.name for p in taken)
         msg = (
-            f"--out {out} already has {names}: not overwriting (they may be real exports). "
-            "Pick another folder, or add --force to replace them."
+            f"{out} already has {names}: not overwriting (they may be real exports). "
+            "Pick another folder."
         )
-        raise UsageError(msg)
+        raise ExistsError(msg)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out / "sample")
     rng = np.random.default_rng(spec.seed)

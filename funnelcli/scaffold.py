@@ -6,7 +6,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from funnelcli.errors import UsageError
+from funnelcli.errors import ExistsError, UsageError
 from funnelcli.output import write_text
 from funnelcli.policy.presets import SPEND_STARTERS, crm_presets, spend_presets
 from funnelcli.schemas import schema
@@ -30,10 +30,10 @@ def starter_text(data_dir: str = "data", presets: tuple[str, ...] = ()) -> str:
     unknown = [p for p in presets if p not in CRM_PRESETS and p not in SPEND_PRESETS]
     if unknown:
         names = ", ".join([*CRM_PRESETS, *SPEND_PRESETS])
-        raise UsageError(f"--preset {unknown[0]!r} is not a preset; choose from {names}.")
+        raise UsageError(f"{unknown[0]!r} is not a preset; choose from {names}.")
     crm = [p for p in presets if p in CRM_PRESETS]
     if len(crm) > 1:
-        raise UsageError(f"--preset: choose one CRM export, not {' and '.join(crm)}.")
+        raise UsageError(f"choose one CRM export, not {' and '.join(crm)}.")
     spend = [p for p in presets if p in SPEND_PRESETS]
     # Every starter has a {spend} slot: the generic one fills it with a plain spend file,
     # a CRM's with a commented hint, either with the chosen ad platforms' exports.
@@ -67,11 +67,8 @@ def write_starter(folder: Path, presets: tuple[str, ...] = (), *, force: bool = 
         raise UsageError(f"{folder} is a file; give a folder for funnel.yaml.")
     path = folder / FILENAME
     if (path.exists() or path.is_symlink()) and not force:
-        msg = (
-            f"{path} already exists; not overwriting it. Move it away, pick another folder, "
-            "or add --force."
-        )
-        raise UsageError(msg)
+        msg = f"{path} already exists; not overwriting it. Move it away or pick another folder."
+        raise ExistsError(msg)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:

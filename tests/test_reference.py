@@ -114,11 +114,13 @@ def test_no_flag_names_below_the_cli() -> None:
     # The CLI checks flags (funnelcli/request.py); the library raises domain errors only.
     below = [
         ROOT / "funnelcli" / name
-        for name in ("pipeline.py", "measure", "inputs", "policy", "checks")
+        for name in ("pipeline.py", "output.py", "sample.py", "scaffold.py")
+        + ("measure", "inputs", "policy", "checks")
     ]
     for place in below:
         for path in [place] if place.is_file() else place.rglob("*.py"):
-            for match in re.finditer(r"raise UsageError\((?:f?\"[^\"]*\")", path.read_text()):
+            text = path.read_text()
+            for match in re.finditer(r"raise (?:UsageError|ExistsError)\((?:f?\"[^\"]*\")", text):
                 assert " --" not in match.group(0) and '"--' not in match.group(0), (path, match)
 
 
