@@ -114,8 +114,10 @@ def test_no_flag_names_below_the_cli() -> None:
     # The CLI checks flags (funnelcli/request.py); the library raises domain errors only.
     below = [
         ROOT / "funnelcli" / name
-        for name in ("pipeline.py", "output.py", "sample.py", "scaffold.py")
-        + ("measure", "inputs", "policy", "checks")
+        for name in (
+            *("pipeline.py", "output.py", "sample.py", "scaffold.py"),
+            *("measure", "inputs", "policy", "checks"),
+        )
     ]
     for place in below:
         for path in [place] if place.is_file() else place.rglob("*.py"):
