@@ -353,3 +353,15 @@ def test_a_blank_campaign_row_equal_to_one_other_row_is_not_a_summary(project: P
     report = report_json(project)
     assert report["total"]["spend"] == 30.0
     assert "spend.summary_row" not in {w["code"] for w in report["warnings"]}
+
+
+def test_a_tab_file_whose_header_has_a_comma(project: Project) -> None:
+    # "Cost, USD" holds a comma; the tab is as frequent in the header and is the one the
+    # data rows share, so the file is read as tab-separated.
+    project.write("leads.csv", "lead_id,created_at,channel\nA,2026-03-02,web\n")
+    project.write("spend.csv", "date\tchannel\tCost, USD\n2026-03-02\tweb\t12.5\n")
+    spend = 'spend: {path: spend.csv, columns: {amount: "Cost, USD"}}'
+    project.policy(BASE_POLICY.format(timezone="UTC").replace("spend: {path: spend.csv}", spend))
+    report = report_json(project)
+    assert report["total"]["spend"] == 12.5
+    assert _detected(report)["spend.csv"] == "delimiter tab"

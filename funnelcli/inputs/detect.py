@@ -110,11 +110,12 @@ def read_text(
         text = text_bytes.decode("utf-8-sig")
     else:
         text = _head_text(path, skip_rows + 1)
-    lines = text.split("\n", skip_rows + 1)
+    lines = text.split("\n", skip_rows + 2)
     if len(lines) <= skip_rows or not lines[skip_rows].strip():
         msg = f"{path}: the file is empty; it needs a header row (and data rows)."
         raise InputError(msg)
-    sep = delimiter or _delimiter(lines[skip_rows])
+    following = lines[skip_rows + 1] if len(lines) > skip_rows + 1 else ""
+    sep = delimiter or _delimiter(lines[skip_rows], following)
     if delimiter is None and sep != ",":
         notes.append(f"delimiter {_show(sep)}")
     header = _header_cells(path, text, sep, skip_rows)
@@ -298,17 +299,28 @@ def _has_lone_cr(text: str) -> bool:
     return at >= 0 and text[at + 1 : at + 2] != "\n"
 
 
-def _delimiter(line: str) -> str:
-    """The delimiter of the header line: the most frequent of , ; tab | outside quotes."""
+def _delimiter(line: str, following: str = "") -> str:
+    """The delimiter of the header line: the most frequent of , ; tab | outside quotes; on
+    a tie (a header such as ``Cost, USD<TAB>Clicks``), the one the next line has as often."""
+    counts = _counts(line)
+    best = max(counts.values())
+    if not best:
+        return ","
+    tied = [d for d in DELIMITERS if counts[d] == best]
+    if len(tied) > 1 and following:
+        after = _counts(following)
+        tied = [d for d in tied if after[d] == best] or tied
+    return tied[0]
+
+
+def _counts(line: str) -> dict[str, int]:
     bare, quoted = [], False
     for char in line:
         if char == '"':
             quoted = not quoted
         elif not quoted:
             bare.append(char)
-    counts = {d: bare.count(d) for d in DELIMITERS}
-    best = max(DELIMITERS, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    return {d: bare.count(d) for d in DELIMITERS}
 
 
 def _header_cells(path: Path, text: str, sep: str, skip_rows: int) -> list[str]:
