@@ -13,7 +13,7 @@ from funnelcli.errors import UsageError
 from funnelcli.measure.metrics import PERIOD, Query
 from funnelcli.measure.windows import parse_as_of, parse_span
 from funnelcli.pipeline import Summary
-from funnelcli.scaffold import CRM_PRESETS, SPEND_PRESETS
+from funnelcli.scaffold import preset_problem
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,7 @@ def as_of_flag(value: str | None) -> None:
 def preset_flag(value: str | None) -> tuple[str, ...]:
     """``--preset a,b``: known names, at most one CRM export."""
     names = tuple(p.strip() for p in (value or "").split(",") if p.strip())
-    unknown = [p for p in names if p not in CRM_PRESETS and p not in SPEND_PRESETS]
-    if unknown:
-        offered = ", ".join([*CRM_PRESETS, *SPEND_PRESETS])
-        raise UsageError(f"--preset {unknown[0]!r} is not a preset; choose from {offered}.")
-    crm = [p for p in names if p in CRM_PRESETS]
-    if len(crm) > 1:
-        raise UsageError(f"--preset: choose one CRM export, not {' and '.join(crm)}.")
+    problem = preset_problem(names)
+    if problem:
+        raise UsageError(f"--preset {problem}")
     return names

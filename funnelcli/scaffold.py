@@ -27,13 +27,10 @@ def starter_text(data_dir: str = "data", presets: tuple[str, ...] = ()) -> str:
 
     ``presets``: at most one CRM export (hubspot, salesforce, pipedrive) and any ad-platform
     spend exports (google_ads, meta)."""
-    unknown = [p for p in presets if p not in CRM_PRESETS and p not in SPEND_PRESETS]
-    if unknown:
-        names = ", ".join([*CRM_PRESETS, *SPEND_PRESETS])
-        raise UsageError(f"{unknown[0]!r} is not a preset; choose from {names}.")
+    problem = preset_problem(presets)
+    if problem:
+        raise UsageError(problem)
     crm = [p for p in presets if p in CRM_PRESETS]
-    if len(crm) > 1:
-        raise UsageError(f"choose one CRM export, not {' and '.join(crm)}.")
     spend = [p for p in presets if p in SPEND_PRESETS]
     # Every starter has a {spend} slot: the generic one fills it with a plain spend file,
     # a CRM's with a commented hint, either with the chosen ad platforms' exports.
@@ -41,6 +38,18 @@ def starter_text(data_dir: str = "data", presets: tuple[str, ...] = ()) -> str:
     default = None if crm else GENERIC_SPEND
     text = template.replace("{spend}", _spend_block(spend, default))
     return text.replace("{data_dir}", data_dir)
+
+
+def preset_problem(presets: tuple[str, ...]) -> str | None:
+    """What is wrong with a choice of presets (an unknown name, two CRM exports), if any."""
+    unknown = [p for p in presets if p not in CRM_PRESETS and p not in SPEND_PRESETS]
+    if unknown:
+        names = ", ".join([*CRM_PRESETS, *SPEND_PRESETS])
+        return f"{unknown[0]!r} is not a preset; choose from {names}."
+    crm = [p for p in presets if p in CRM_PRESETS]
+    if len(crm) > 1:
+        return f"choose one CRM export, not {' and '.join(crm)}."
+    return None
 
 
 def _spend_block(presets: list[str], default: str | None = None) -> str:

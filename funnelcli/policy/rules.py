@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -137,17 +137,24 @@ def parse(cond: Any, loc: Key) -> Cond:
 def _parse_logic(kind: str, value: Any, loc: Key) -> Logic:
     if not isinstance(value, list) or not value:
         raise _Problem(loc, f"'{kind}' takes a non-empty list of conditions.")
-    items, problems = [], []
-    for i, c in enumerate(value):
+    items = _every([lambda c=c, i=i: parse(c, (*loc, i)) for i, c in enumerate(value)])
+    return Logic(kind, tuple(items))
+
+
+def _every(steps: list[Callable[[], Any]]) -> list[Any]:
+    """Each step's result; when any raise _Problem, one _Problem holding all their problems
+    (a policy's mistakes are reported together, not one per run)."""
+    results, problems = [], []
+    for step in steps:
         try:
-            items.append(parse(c, (*loc, i)))
+            results.append(step())
         except _Problem as p:
             problems += p.problems
     if problems:
         err = _Problem(*problems[0])
         err.problems = problems
         raise err
-    return Logic(kind, tuple(items))
+    return results
 
 
 def _parse_leaf(cond: dict[str, Any], loc: Key) -> Leaf:
@@ -302,16 +309,7 @@ def _compile(cond: Cond, fields: Fields) -> pl.Expr:
         return _leaf(cond, fields)
     if isinstance(cond, Not):
         return ~_compile(cond.item, fields)
-    parts, problems = [], []
-    for item in cond.items:
-        try:
-            parts.append(_compile(item, fields))
-        except _Problem as p:
-            problems += p.problems
-    if problems:
-        err = _Problem(*problems[0])
-        err.problems = problems
-        raise err
+    parts = _every([lambda item=item: _compile(item, fields) for item in cond.items])
     return pl.all_horizontal(parts) if cond.kind == "all" else pl.any_horizontal(parts)
 
 
