@@ -365,3 +365,25 @@ def test_a_tab_file_whose_header_has_a_comma(project: Project) -> None:
     report = report_json(project)
     assert report["total"]["spend"] == 12.5
     assert _detected(report)["spend.csv"] == "delimiter tab"
+
+
+def test_a_big_file_with_a_late_non_utf8_byte_fails_clearly(project: Project) -> None:
+    # Files over 16 MiB are judged on a sample of lines; a Windows-1252 byte the sample did
+    # not see still stops the read with its row named and the setting to use — never a
+    # wrong number — and encoding: cp1252 then reads it.
+    rows = [f"L{i:07d},2026-03-02,web\n" for i in range(800_000)]
+    rows[120_000] = "L0120000,2026-03-02,caf\xe9\n"  # about 2.5 MB in: between two samples
+    text = "lead_id,created_at,channel\n" + "".join(rows)
+    (project.root / "leads.csv").write_bytes(text.encode("cp1252"))
+    assert (project.root / "leads.csv").stat().st_size > 16 << 20
+    run = invoke("report", "-c", project.config)
+    assert run.exit_code == 3, run.stderr
+    assert "row 120001: byte 0xe9 is not valid UTF-8" in run.stderr and "cp1252" in run.stderr
+    project.policy(
+        BASE_POLICY.format(timezone="UTC").replace(
+            "leads: {path: leads.csv}", "leads: {path: leads.csv, encoding: cp1252}"
+        )
+    )
+    report = report_json(project)
+    assert report["total"]["leads"] == 800_000
+    assert row(report, channel="café")["leads"] == 1

@@ -22,10 +22,14 @@ from pathlib import Path
 from funnelcli.errors import InputError
 
 DELIMITERS = (",", ";", "\t", "|")
-# Files up to this size are checked whole for UTF-8 (about a second per GB); bigger ones by
-# their first megabyte, with the full read still failing clearly on a bad byte later.
-WHOLE_CHECK = 256 << 20
+# Files up to this size are checked whole (encoding, lone CRs, control characters); bigger
+# ones by a sample of whole lines from the start, the end and sixteen places between
+# (checking a 110 MB export whole cost a quarter of a second, a fifth of the report). A bad
+# byte the sample missed still fails the read with the row named: never a wrong number.
+WHOLE_CHECK = 16 << 20
 HEAD = 1 << 20
+SAMPLE_CHUNK = 64 << 10
+SAMPLE_PLACES = 16
 FOOTER_MAX_LINES = 12
 _MAGIC = {
     b"BZh": "bzip2",
@@ -93,19 +97,24 @@ def read_text(
     raw, notes = _raw_bytes(path)
     size = len(raw) if raw is not None else path.stat().st_size
     whole_seen = raw is not None or size <= WHOLE_CHECK
-    sample = raw if raw is not None else _read_head(path, WHOLE_CHECK if whole_seen else HEAD)
-    text_bytes, enc_note = _to_utf8(path, raw, sample, encoding, label)
+    if raw is not None:
+        sample = raw
+    else:
+        sample = _read_head(path, WHOLE_CHECK) if whole_seen else _spread_sample(path, size)
+    text_bytes, enc_note = _to_utf8(path, raw, sample, encoding, label, whole=whole_seen)
     notes += enc_note
     # What the checks below look at: every byte when the file is held or small enough to
-    # have been read whole, else its first megabyte.
+    # have been read whole, else the sample.
     seen = text_bytes if text_bytes is not None else sample
-    if _LONE_CR.search(seen):
+    if b"\r" in seen and _LONE_CR.search(seen):  # the `in` is ten times cheaper than the regex
         # Old Mac "CSV", or line endings mixed: polars only knows \n, so unify them.
         text_bytes = _LONE_CR.sub(b"\n", _held(path, raw, text_bytes)).replace(b"\r\n", b"\n")
         notes.append("line endings CR")
     control = _control_lines(seen)
     if control:
-        text_bytes = _CONTROL.sub(b"", _held(path, raw, text_bytes))
+        text_bytes = _held(path, raw, text_bytes)
+        control = _control_lines(text_bytes)  # counted over the whole file, not the sample
+        text_bytes = _CONTROL.sub(b"", text_bytes)
     if text_bytes is not None:
         text = text_bytes.decode("utf-8-sig")
     else:
@@ -134,9 +143,14 @@ _LONE_CR = re.compile(rb"\r(?!\n)")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+_CONTROL_BYTES = bytes([*range(9), 11, 12, *range(14, 32), 127])
+
+
 def _control_lines(data: bytes) -> int:
-    """How many lines hold a control character (one regex scan; lines split only then)."""
-    if _CONTROL.search(data) is None:
+    """How many lines hold a control character. Whether there is any is one pass of
+    ``bytes.translate`` (0.1 s on 110 MB, against 0.23 s for the regex); lines are split
+    and counted only then."""
+    if len(data.translate(None, _CONTROL_BYTES)) == len(data):
         return 0
     return sum(1 for line in data.split(b"\n") if _CONTROL.search(line))
 
@@ -172,11 +186,10 @@ def _whole(path: Path, raw: bytes | None) -> bytes:
 
 
 def _to_utf8(
-    path: Path, raw: bytes | None, sample: bytes, encoding: str | None, label: str
+    path: Path, raw: bytes | None, sample: bytes, encoding: str | None, label: str, *, whole: bool
 ) -> tuple[bytes | None, list[str]]:
     """(UTF-8 bytes, or None when the file is UTF-8 and polars can read it as is; notes).
-    ``sample`` is the whole file when it was small enough to read, else its start."""
-    whole = raw is not None or len(sample) < WHOLE_CHECK
+    ``sample`` is the whole file when ``whole``, else whole lines from places in it."""
     bom = next((name for mark, name in _BOMS if sample.startswith(mark)), None)
     if encoding is not None:
         return _forced(path, raw, sample, encoding, bom=bom, label=label)
@@ -264,6 +277,20 @@ def _refuse_nul(path: Path, sample: bytes) -> None:
     else:
         msg = f"{path}: is a binary file, not a CSV/TSV export (it has NUL bytes)."
     raise InputError(msg)
+
+
+def _spread_sample(path: Path, size: int) -> bytes:
+    """The first MiB, then whole lines from sixteen evenly spread places and the end: what
+    a big file's encoding, line endings and control characters are judged on."""
+    parts = [_read_head(path, HEAD)]
+    with path.open("rb") as handle:
+        for i in range(1, SAMPLE_PLACES + 2):
+            handle.seek(max(HEAD, min(size - SAMPLE_CHUNK, size * i // (SAMPLE_PLACES + 1))))
+            chunk = handle.read(SAMPLE_CHUNK)
+            start, end = chunk.find(b"\n") + 1, chunk.rfind(b"\n") + 1
+            if 0 < start < end:
+                parts.append(chunk[start:end])
+    return b"".join(parts)
 
 
 def _read_head(path: Path, size: int) -> bytes:

@@ -278,8 +278,10 @@ def _raise_not_utf8(source: Source) -> NoReturn:
             except UnicodeDecodeError as err:
                 bad = line[err.start : err.start + 1].hex()
                 msg = (
-                    f"{source.path}: row {row}: byte 0x{bad} is not valid UTF-8. Remove the "
-                    "input's encoding: to let funnel detect it, or set the file's real one."
+                    f"{source.path}: row {row}: byte 0x{bad} is not valid UTF-8 (a big file's "
+                    "encoding is judged on a sample of its lines, which did not include this "
+                    "one). Set the input's encoding: to the file's real one, for example "
+                    "cp1252."
                 )
                 raise InputError(msg) from None
     msg = f"{source.path}: not valid UTF-8. Set the input's encoding: in the config."
