@@ -387,3 +387,38 @@ def test_a_big_file_with_a_late_non_utf8_byte_fails_clearly(project: Project) ->
     report = report_json(project)
     assert report["total"]["leads"] == 800_000
     assert row(report, channel="café")["leads"] == 1
+
+
+def test_dates_proving_both_orders_are_exit_3(project: Project) -> None:
+    project.write("leads.csv", "lead_id,created_at,channel\nA,13/03/2026,web\nB,03/14/2026,web\n")
+    run = invoke("report", "-c", project.config)
+    assert run.exit_code == 3
+    assert "mix day-first values ('13/03/2026') and month-first values ('03/14/2026')" in run.stderr
+    assert "inputs.leads.date_format" in run.stderr
+
+
+def test_utf16_without_a_byte_order_mark_is_named(project: Project) -> None:
+    text = "lead_id,created_at,channel\nA,2026-03-02,web\n"
+    (project.root / "leads.csv").write_bytes(text.encode("utf-16-le"))
+    run = invoke("report", "-c", project.config)
+    assert run.exit_code == 3
+    assert "looks like UTF-16 (little-endian) without a byte-order mark" in run.stderr
+    assert "encoding: utf-16-le" in run.stderr
+
+
+def test_a_spend_range_ending_before_it_starts_is_a_bad_date(project: Project) -> None:
+    project.write("leads.csv", "lead_id,created_at,channel\nA,2026-03-02,web\n")
+    project.write(
+        "spend.csv",
+        "date,date_end,channel,amount\n2026-03-10,2026-03-01,web,70\n2026-03-01,2026-03-07,web,7\n",
+    )
+    report = report_json(project, "--every", "day")
+    assert report["total"]["spend"] == 7.0  # 1.00 a day for a week; the reversed row dropped
+    bad = warning(report, "spend.bad_date")
+    assert bad["examples"][0] == {
+        "file": "spend.csv",
+        "row": 1,
+        "value": "2026-03-10 to 2026-03-01",
+    }
+    days = [r for r in report["rows"] if r["group"]["channel"] == "web" and r["spend"]]
+    assert len(days) == 7 and all(r["spend"] == 1.0 for r in days)

@@ -296,8 +296,8 @@ def date_order(opened: Opened, spec: InputSpec, columns: list[str], kind: str) -
     day, month, both = evidence["day"], evidence["month"], evidence["both"]
     if day and month:
         msg = (
-            f"{source.path}: its dates mix day-first values ({', '.join(day)}) and "
-            f"month-first values ({', '.join(month)}). Fix the export, or set "
+            f"{source.path}: its dates mix day-first values ({_quoted(day)}) and "
+            f"month-first values ({_quoted(month)}). Fix the export, or set "
             f'{source.label}.date_format (e.g. "%d/%m/%Y %H:%M"): values it cannot read are '
             "then bad rows."
         )
@@ -312,13 +312,17 @@ def date_order(opened: Opened, spec: InputSpec, columns: list[str], kind: str) -
     return dayfirst
 
 
+def _quoted(values: list[str]) -> str:
+    return ", ".join(repr(v) for v in values)
+
+
 def _preset_order(spec: InputSpec, kind: str, both: list[str], source: Source) -> bool:
     """The preset's usual order for these values' separators, else an InputError."""
     preset = preset_for(spec.preset, kind)
     seps = {re.sub(r"[\d\s]", "", value)[:1] for value in both}
     orders = {(preset.date_order if preset else {}).get(sep) for sep in seps}
     if len(orders) != 1 or None in orders:
-        shown = ", ".join(repr(v) for v in both)
+        shown = _quoted(both)
         msg = (
             f"{source.path}: dates such as {shown} read as day-first or month-first alike "
             f"(no day above 12), so their order is unknown. Set {source.label}.date_format, "
