@@ -37,14 +37,6 @@ STAGE = {
         "days_from_lead": SPREAD,
     },
 }
-CHANGE = {
-    "type": "object",
-    "properties": {
-        "abs": NUMBER_OR_NULL,
-        "rel": NUMBER_OR_NULL,
-        "verdict": {"enum": ["better", "worse", "unclear", "same", None]},
-    },
-}
 ROW = {
     "type": "object",
     "required": ["group", "leads", "spend", "cpl", "stages"],

@@ -321,11 +321,6 @@ def _tail(path: Path, size: int = 1 << 16) -> bytes:
         return handle.read()
 
 
-def _has_lone_cr(text: str) -> bool:
-    at = text.find("\r")
-    return at >= 0 and text[at + 1 : at + 2] != "\n"
-
-
 def _delimiter(line: str, following: str = "") -> str:
     """The delimiter of the header line: the most frequent of , ; tab | outside quotes; on
     a tie (a header such as ``Cost, USD<TAB>Clicks``), the one the next line has as often."""

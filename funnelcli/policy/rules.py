@@ -23,7 +23,6 @@ from funnelcli.policy.yamlsrc import Key, format_problems
 
 COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
 OPERATORS = (*COMPARE_OPS, "in", "not_in", "between", "matches", "contains", "is_null", "not_null")
-LOGIC = ("all", "any", "not")
 TEXT_HINT = (
     "If it is a number column with stray text (N/A, Select…), set the leads input's "
     "null_values: or types: {<column>: float}."
