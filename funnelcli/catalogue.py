@@ -13,10 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Unit = Literal["count", "money", "rate", "days"]
-# How `--compare` judges a change: a Poisson interval on a count, one on a cost (spend ÷ a
-# count), the Wilson interval the row carries, or for days only a minimum sample.
-Interval = Literal["count", "cost", "rate_ci", "rate_from_lead_ci", "sample", "none"]
+# money: in the report's currency; rate: a ratio of counts (a share); ratio: a money ratio
+# shown as a multiple (ROAS 3.4×); percent: a money ratio shown as a percentage (ROI).
+Unit = Literal["count", "money", "rate", "ratio", "percent", "days"]
+# How `--compare` judges a change (docs/metrics.md, "Comparisons"): a Poisson interval on a
+# count; a cost (money ÷ a count's interval); a ratio of two counts (log-ratio delta
+# method); revenue (its compound-Poisson interval, divided by the cost); the mean deal; the
+# Wilson interval the row carries; or for days only a minimum sample.
+Interval = Literal[
+    "count", "cost", "ratio", "revenue", "mean", "rate_ci", "rate_from_lead_ci", "sample", "none"
+]
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,11 @@ class Metric:
     csv: bool = True  # written as a CSV column
     shown: bool = True  # shown in the terminal, Markdown and HTML tables
     total: bool = False  # a money sum (written to the minor unit), not a ratio
+    # The row values a cost or ratio interval is built from: (numerator, denominator).
+    of: tuple[str, str] | None = None
+    # What the inputs must carry for the metric to exist at all (docs/metrics.md): its CSV
+    # column and its place in the tables depend on it, never on one window's values.
+    needs: tuple[str, ...] = ()
 
     @property
     def path(self) -> tuple[str, ...]:
@@ -43,11 +54,96 @@ class Metric:
         return holder
 
 
+# What a report's inputs can carry beyond leads, spend and stages (Report.features).
+IMPRESSIONS, CLICKS, VISITS, REVENUE, SALES = "impressions", "clicks", "visits", "revenue", "sales"
+MONEY = "money"  # revenue or sales cost: the full-cost metrics mean more than cost per stage
+
 # Metrics of a row (a group, or the total).
 GROUP_METRICS = (
     Metric("leads", "leads", "count", +1, "count"),
     Metric("spend", "spend", "money", 0, "none", total=True),
-    Metric("cpl", "CPL", "money", -1, "cost", trend=True),
+    Metric("cpl", "CPL", "money", -1, "cost", target=True, trend=True, of=("spend", "leads")),
+    # The top of the funnel (docs/metrics.md, "Money and the top of the funnel").
+    Metric("impressions", "impressions", "count", 0, "none", needs=(IMPRESSIONS,)),
+    Metric("clicks", "clicks", "count", 0, "none", needs=(CLICKS,)),
+    Metric(
+        "ctr",
+        "CTR",
+        "rate",
+        +1,
+        "ratio",
+        target=True,
+        of=("clicks", "impressions"),
+        needs=(IMPRESSIONS, CLICKS),
+    ),
+    Metric("cpc", "CPC", "money", -1, "cost", target=True, of=("spend", "clicks"), needs=(CLICKS,)),
+    Metric(
+        "click_to_lead",
+        "click→lead",
+        "rate",
+        +1,
+        "ratio",
+        target=True,
+        of=("leads", "clicks"),
+        needs=(CLICKS,),
+    ),
+    Metric("visits", "visits", "count", 0, "none", needs=(VISITS,)),
+    Metric(
+        "visit_to_lead",
+        "visit→lead",
+        "rate",
+        +1,
+        "ratio",
+        target=True,
+        of=("leads", "visits"),
+        needs=(VISITS,),
+    ),
+    # The money: revenue of the customers, what they cost in full, and the ratios of the two.
+    Metric("sales_cost", "sales cost", "money", 0, "none", total=True, needs=(SALES,)),
+    Metric("revenue", "revenue", "money", +1, "revenue", total=True, needs=(REVENUE,)),
+    Metric("avg_deal", "avg deal", "money", +1, "mean", needs=(REVENUE,)),
+    Metric(
+        "roas",
+        "ROAS",
+        "ratio",
+        +1,
+        "revenue",
+        target=True,
+        trend=True,
+        of=("revenue", "spend"),
+        needs=(REVENUE,),
+    ),
+    Metric(
+        "roi",
+        "ROI",
+        "percent",
+        +1,
+        "revenue",
+        target=True,
+        of=("revenue", "cost"),
+        needs=(REVENUE,),
+    ),
+    Metric(
+        "cac",
+        "CAC",
+        "money",
+        -1,
+        "cost",
+        target=True,
+        trend=True,
+        of=("cost", "customers"),
+        needs=(MONEY,),
+    ),
+    Metric(
+        "ltv_cac",
+        "LTV:CAC",
+        "ratio",
+        +1,
+        "revenue",
+        target=True,
+        of=("revenue", "cost"),
+        needs=(REVENUE,),
+    ),
 )
 
 # Metrics of each stage after the first (the entry stage has only its count).
@@ -65,10 +161,17 @@ STAGE_METRICS = (
 )
 
 GROUP = {m.name: m for m in GROUP_METRICS}
+# Group metrics a target may name (`roas: {gte: 3}`), in catalogue order.
+GROUP_TARGETS = tuple(m.name for m in GROUP_METRICS if m.target)
 STAGE = {m.name: m for m in STAGE_METRICS}
 # In the order messages list them.
 TARGET_METRICS = ("rate", "rate_from_lead", "cost_per", "count")
 assert set(TARGET_METRICS) == {m.name for m in STAGE_METRICS if m.target}
+
+
+def has_data(metric: Metric, features: frozenset[str]) -> bool:
+    """Whether the report's inputs carry what ``metric`` is computed from."""
+    return all(need in features for need in metric.needs)
 
 
 def metric_of(key: str) -> Metric:

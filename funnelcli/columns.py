@@ -15,6 +15,8 @@ LEAD_KEY = "__lead_row"  # an entry's lead, as the lead's position in the leads 
 HASH = "__hash"  # 64-bit hash of an id, for the hash join
 EXIT = "__exit"  # a transition into an exit stage (lost, disqualified…)
 SCORE_COL = "__score"
+REVENUE = "__revenue"  # a lead's revenue in micro-units (its deals summed), null: none known
+RAW_REVENUE = "__raw_revenue"  # the revenue cell as written, for examples
 
 
 def dim_col(dimension: str) -> str:

@@ -24,10 +24,10 @@ Raised = Literal["reading", "checks", "targets"]
 READING = {
     "leads.missing_id", "leads.duplicate_id", "leads.bad_created_at", "leads.missing_channel",
     "leads.duplicate_email", "spend.bad_date", "spend.bad_amount", "spend.negative_amount",
-    "spend.mixed_currency", "spend.summary_row", "transitions.unknown_lead",
+    "spend.mixed_currency", "spend.summary_row", "spend.bad_count", "transitions.unknown_lead",
     "transitions.unknown_stage", "transitions.bad_entered_at", "transitions.before_created",
     "input.detected", "input.empty", "input.after_as_of", "input.control_chars",
-    "input.header_names",
+    "input.header_names", "traffic.bad_date", "traffic.bad_visits", "revenue.bad_amount",
 }  # fmt: skip
 
 
@@ -123,6 +123,12 @@ _CHECKS = [
         "Drop it from the export (the google_ads and meta presets do).",
     ),
     _c(
+        "spend.bad_count",
+        "warning",
+        "{n} spend rows in {file} have {column} that are not a whole number; their spend "
+        "counts, but the {column} of their groups are unknown.",
+    ),
+    _c(
         "spend.channel_without_leads",
         "warning",
         "{n} spend channels have no leads: money that bought nothing, or a channel to alias.",
@@ -131,6 +137,23 @@ _CHECKS = [
         "spend.missing_days",
         "warning",
         "{n} channel-days inside a channel's spend date range have no spend row in {file}.",
+    ),
+    _c(
+        "traffic.bad_date",
+        "error",
+        "{n} traffic rows in {file} have a missing or unreadable date; dropped.",
+        dropped=True,
+    ),
+    _c(
+        "traffic.bad_visits",
+        "error",
+        "{n} traffic rows in {file} have visits that are not a whole number; dropped.",
+        dropped=True,
+    ),
+    _c(
+        "revenue.bad_amount",
+        "error",
+        "{n} revenue values in {file} are unreadable amounts; those deals count no revenue.",
     ),
     _c(
         "transitions.unknown_lead",

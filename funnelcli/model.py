@@ -75,21 +75,39 @@ class Row:
     cpl: float | None
     stages: dict[str, StageMetrics]
     immature_leads: int = 0  # cohort leads younger than --within days, left out of stages
+    # The top of the funnel and the money (docs/metrics.md); None when the data is absent.
+    impressions: int | None = None
+    clicks: int | None = None
+    ctr: float | None = None
+    cpc: float | None = None
+    click_to_lead: float | None = None
+    visits: int | None = None
+    visit_to_lead: float | None = None
+    sales_cost: float | None = None
+    revenue: float | None = None
+    avg_deal: float | None = None
+    roas: float | None = None
+    roi: float | None = None
+    cac: float | None = None
+    ltv_cac: float | None = None
+    cost: float | None = None  # marketing spend + sales cost, when both are known for the row
+    revenue_sq: float | None = None  # sum of squared customer revenues: its interval's spread
     previous: Row | None = None  # the same group in the comparison window
     changes: dict[str, Change] | None = None  # metric key ("mql.rate") → change
+
+    @property
+    def customers(self) -> int:
+        """Leads that reached the last stage (the count CAC and the average deal are over)."""
+        return list(self.stages.values())[-1].count
 
     def as_dict(self, entry_stage: str) -> dict[str, Any]:
         group = {k: _jsonable(v) for k, v in self.group.items()}
         return {"group": group, **self._metrics(entry_stage)}
 
     def _metrics(self, entry_stage: str, *, compared: bool = True) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "leads": self.leads,
-            "immature_leads": self.immature_leads,
-            "spend": self.spend,
-            "cpl": self.cpl,
-            "stages": {s: m.as_dict(entry=s == entry_stage) for s, m in self.stages.items()},
-        }
+        out: dict[str, Any] = {"leads": self.leads, "immature_leads": self.immature_leads}
+        out |= {m.name: m.value(self) for m in GROUP_METRICS if m.name != "leads"}
+        out["stages"] = {s: m.as_dict(entry=s == entry_stage) for s, m in self.stages.items()}
         if compared and self.changes is not None:
             prev = self.previous._metrics(entry_stage, compared=False) if self.previous else None
             out["previous"] = prev
@@ -212,6 +230,7 @@ class Report:
     trends: list[Trend] = field(default_factory=list)
     series: Report | None = None  # per-period rows behind the trends and charts
     series_total: Report | None = None  # the same periods over all groups
+    features: frozenset[str] = frozenset()  # what the inputs carry (catalogue.has_data)
 
     def as_dict(self) -> dict[str, Any]:
         entry = self.stages[0][0]

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from funnelcli.checks import run_checks, sort_findings
+from funnelcli.columns import REVENUE
 from funnelcli.errors import InputError, UsageError
 from funnelcli.findings import Finding
 from funnelcli.inputs.dataset import Step, load_dataset, quiet
@@ -46,7 +47,7 @@ from funnelcli.measure.windows import (
     year_before,
 )
 from funnelcli.model import CheckResult, Comparison, Report
-from funnelcli.policy.config import Policy
+from funnelcli.policy.config import Policy, input_specs
 from funnelcli.policy.rules import (
     SCORE_COL,
     compile_policy,
@@ -74,7 +75,7 @@ def prepare(
     compiled = compile_policy(policy, data.leads.schema)
     step(f"qualifying {data.leads.height:,} leads")
     # Carry only what reports, checks and `score` read, not every column the rules used.
-    base = [FILE, ROW, "lead_id", "created_at", "channel", "campaign", *extra]
+    base = [FILE, ROW, "lead_id", "created_at", "channel", "campaign", REVENUE, *extra]
     keep = list(dict.fromkeys(c for c in base if c in data.leads.columns))
     qualified = qualify(data.leads, data.transitions, policy, compiled, keep)
     if not rules:
@@ -213,14 +214,12 @@ def _findings(
 
 def protected_paths(policy: Policy) -> list[Path]:
     """The policy file and every input it names: what an output must never replace."""
-    inputs = policy.inputs
-    specs = [inputs.leads, *inputs.spend_inputs(), *inputs.transition_inputs()]
+    specs = [spec for _, _, spec in input_specs(policy)]
     return [policy.source.path, *(policy.resolve(spec) for spec in specs)]
 
 
 def _input_paths(policy: Policy) -> dict[str, str]:
-    inputs = policy.inputs
-    specs = [inputs.leads, *inputs.spend_inputs(), *inputs.transition_inputs()]
+    specs = [spec for _, _, spec in input_specs(policy)]
     paths = {}
     for spec in specs:
         path = policy.resolve(spec)

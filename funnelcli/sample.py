@@ -76,7 +76,20 @@ class SampleSpec:
 
 
 CHUNK = 1_000_000  # leads made at a time: memory stays near 1 GB whatever --leads asks for
-TABLES = ("leads", "spend", "transitions")
+TABLES = ("leads", "spend", "transitions", "traffic")
+# The top of the funnel and the money, drawn from a generator of their own (EXTRA_STREAM)
+# so that the leads, spend and stages of a seed stay what they always were.
+EXTRA_STREAM = 18
+# channel: (cost per thousand impressions, click-through rate, visits per lead, GA4 channel)
+AD_FIGURES = {
+    "paid_search": (28.0, 0.045, 22.0, "Paid Search"),
+    "paid_social": (9.0, 0.012, 35.0, "Paid Social"),
+    "email": (4.0, 0.03, 18.0, "Email"),
+    "referral": (15.0, 0.02, 14.0, "Referral"),
+    "display": (3.5, 0.011, 400.0, "Display"),
+    "organic": (0.0, 0.0, 30.0, "Organic Search"),
+}
+DIRECT_VISITS_PER_DAY = 140.0  # GA4's "Direct": visits no lead channel claims
 
 
 def write_sample(spec: SampleSpec, out: Path, step: Step = quiet, chunk: int = CHUNK) -> list[Path]:
@@ -96,15 +109,17 @@ def write_sample(spec: SampleSpec, out: Path, step: Step = quiet, chunk: int = C
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out / "sample")
     rng = np.random.default_rng(spec.seed)
+    extra = np.random.default_rng([spec.seed, EXTRA_STREAM])
     days = (_add_months(START, spec.months) - START).days
     with _Staged(out, spec.fmt) as staged:
         for start in range(0, spec.leads, chunk):
             size = min(chunk, spec.leads - start)
             step(f"making leads {start + 1:,}–{start + size:,} of {spec.leads:,}")
-            leads, stages = _leads(rng, start, size, spec.leads, days)
+            leads, stages = _leads(rng, start, size, spec.leads, days, extra=extra)
             staged.add("leads", leads)
             if start == 0:  # drawn here so that one chunk makes what one pass always made
-                staged.add("spend", _spend(rng, days))
+                staged.add("spend", _spend(rng, days, extra))
+                staged.add("traffic", _traffic(extra, days, spec.leads))
             staged.add("transitions", _transitions(rng, leads, stages, first=start == 0))
         step(f"writing {', '.join(p.name for p in paths)}")
         staged.commit(paths)
@@ -170,7 +185,13 @@ def _pick(
 
 
 def _leads(
-    rng: np.random.Generator, start: int, n: int, total: int, days: int
+    rng: np.random.Generator,
+    start: int,
+    n: int,
+    total: int,
+    days: int,
+    *,
+    extra: np.random.Generator,
 ) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
     """Leads ``start`` to ``start + n`` of ``total``, with the stages each will reach."""
     names = list(CHANNELS)
@@ -217,6 +238,12 @@ def _leads(
     )
     stages = _progress(rng, type_idx, _score(frame, type_idx))
     stages["created_s"] = created_s
+    # What each customer paid (the CRM's deal value): long-tailed, most deals a few
+    # thousand, a few large ones; blank for everyone else.
+    value = np.round(extra.lognormal(8.8, 0.9, size=n), -1)
+    frame = frame.with_columns(
+        pl.Series("deal_value", np.where(stages["won"], value, np.nan)).fill_nan(None)
+    )
     return _lead_faults(rng, frame, first=start == 0), stages
 
 
@@ -315,15 +342,21 @@ def _rows(ids: pl.Series, stage: pl.Series, at: np.ndarray, keep: np.ndarray) ->
     return frame.filter(pl.Series(keep))
 
 
-def _spend(rng: np.random.Generator, days: int) -> pl.DataFrame:
-    """Daily spend per paid channel and campaign, growing slowly, with export quirks."""
+def _spend(rng: np.random.Generator, days: int, extra: np.random.Generator) -> pl.DataFrame:
+    """Daily spend per paid channel and campaign, growing slowly, with export quirks; and
+    the impressions and clicks the platforms report with it."""
     parts = []
-    for _, per_day, campaigns, spellings in CHANNELS.values():
+    for name, (_, per_day, campaigns, spellings) in CHANNELS.items():
         if per_day == 0:
             continue  # organic: no spend rows at all
+        cpm, ctr = AD_FIGURES[name][:2]
         for campaign in campaigns:
             growth = np.linspace(0.85, 1.15, days)
             amount = per_day / len(campaigns) * growth * rng.lognormal(0, 0.25, size=days)
+            impressions = extra.poisson(amount / cpm * 1000 * extra.lognormal(0, 0.2, size=days))
+            clicks = extra.binomial(
+                impressions, ctr * extra.lognormal(0, 0.15, size=days).clip(max=5)
+            )
             parts.append(
                 pl.DataFrame(
                     {
@@ -333,6 +366,8 @@ def _spend(rng: np.random.Generator, days: int) -> pl.DataFrame:
                         "channel": _pick(rng, spellings, days),
                         "campaign": [campaign] * days,
                         "amount": np.round(amount, 2),
+                        "impressions": impressions,
+                        "clicks": clicks,
                     }
                 )
             )
@@ -342,17 +377,36 @@ def _spend(rng: np.random.Generator, days: int) -> pl.DataFrame:
     monthly = (
         frame.filter(display)
         .group_by(pl.col("date").dt.truncate("1mo"), "campaign")
-        .agg(pl.col("channel").first(), pl.col("amount").sum().round(2))
+        .agg(
+            pl.col("channel").first(),
+            pl.col("amount").sum().round(2),
+            pl.col("impressions", "clicks").sum(),
+        )
         .select(frame.columns)
     )
     frame = pl.concat([frame.filter(~display), monthly]).sort("date", "campaign")
     # Ad platforms export "$1,234.50"; the spend file mixes both styles.
     styled = _dollars(pl.col("amount"))
     dollar = pl.Series(rng.random(frame.height) < 0.3)
-    return frame.with_columns(
-        pl.when(dollar).then(styled).otherwise(pl.col("amount").cast(pl.String)).alias("amount"),
-        pl.lit("USD").alias("currency"),
+    amount = pl.when(dollar).then(styled).otherwise(pl.col("amount").cast(pl.String))
+    return frame.with_columns(amount.alias("amount"), pl.lit("USD").alias("currency")).select(
+        "date", "channel", "campaign", "amount", "currency", "impressions", "clicks"
     )
+
+
+def _traffic(extra: np.random.Generator, days: int, leads: int) -> pl.DataFrame:
+    """Daily visits by GA4 channel group (as a Traffic acquisition export names them): about
+    the leads each channel brings times its visits per lead, and Direct visits on top."""
+    dates = pl.date_range(START.date(), START.date() + dt.timedelta(days=days - 1), eager=True)
+    growth = np.linspace(0.8, 1.2, days)
+    parts = []
+    for name, (share, *_rest) in CHANNELS.items():
+        per_lead, group = AD_FIGURES[name][2], AD_FIGURES[name][3]
+        visits = extra.poisson(leads * share / days * per_lead * growth)
+        parts.append(pl.DataFrame({"date": dates, "channel": group, "visits": visits}))
+    direct = extra.poisson(DIRECT_VISITS_PER_DAY * leads / 5000 * growth)
+    parts.append(pl.DataFrame({"date": dates, "channel": "Direct", "visits": direct}))
+    return pl.concat(parts).sort("date", "channel")
 
 
 def _dollars(amount: pl.Expr) -> pl.Expr:

@@ -17,8 +17,12 @@ SCHEMA_FILE = "funnel.schema.json"
 CRM_PRESETS = crm_presets()
 SPEND_PRESETS = {name: SPEND_STARTERS[name] for name in spend_presets()}
 GENERIC_SPEND = (
-    "  spend:                          # omit to report without costs\n"
+    "  spend:                          # omit for no costs; impressions, clicks optional\n"
     "    path: {data_dir}/spend.csv\n"
+    "  # Sales cost (full CAC, ROI) is a spend input too; spend then takes a list:\n"
+    "  #   - {path: sales.csv, kind: sales}   # date, date_end, amount; channel optional\n"
+    "  traffic:                        # optional: web visits (preset: ga4 reads GA4's)\n"
+    "    path: {data_dir}/traffic.csv\n"
 )
 
 

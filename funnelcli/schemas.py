@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from funnelcli.catalogue import GROUP_METRICS
 from funnelcli.policy.config import Policy
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -37,15 +38,19 @@ STAGE = {
         "days_from_lead": SPREAD,
     },
 }
+# Every row metric of the catalogue: counts are integers (or null when their data is absent).
+ROW_METRICS = {
+    m.name: {"type": ["integer", "null"], "minimum": 0} if m.unit == "count" else NUMBER_OR_NULL
+    for m in GROUP_METRICS
+}
 ROW = {
     "type": "object",
-    "required": ["group", "leads", "spend", "cpl", "stages"],
+    "required": ["group", "stages", *ROW_METRICS],
     "properties": {
         "group": {"type": "object"},
+        **ROW_METRICS,
         "leads": {"type": "integer", "minimum": 0},
         "immature_leads": {"type": "integer", "minimum": 0},
-        "spend": NUMBER_OR_NULL,
-        "cpl": NUMBER_OR_NULL,
         "stages": {"type": "object", "additionalProperties": STAGE},
         "previous": {"type": ["object", "null"]},
         "delta": {"type": "object"},

@@ -86,6 +86,8 @@ def cohort(
                 if reached[s]:
                     acc["counts"][s] += 1
                     acc["days"][s].append((at[s] - at[stages[i - 1]]).total_seconds() / 86400)
+            if reached[stages[-1]]:
+                acc["revenue"] += lead.get("revenue") or 0
     _add_spend(spend, in_window, groups, total)
     return {"groups": dict(groups), "total": total}
 
@@ -117,6 +119,8 @@ def period(
                 for acc in accs:
                     acc["counts"][s] += 1
                     acc["days"][s].append((when - at[stages[i - 1]]).total_seconds() / 86400)
+                    if s == stages[-1]:  # revenue of the deals closed in the window
+                        acc["revenue"] += lead.get("revenue") or 0
     _add_spend(spend, in_window, groups, total)
     found = {
         k: v
@@ -145,14 +149,22 @@ def _add_spend(
 ) -> None:
     for row in spend:
         if in_window(row["date"]):
-            groups[row["channel"]]["spend"] = (groups[row["channel"]]["spend"] or 0) + row["amount"]
-            total["spend"] = (total["spend"] or 0) + row["amount"]
+            for acc in (groups[row["channel"]], total):
+                acc["spend"] = (acc["spend"] or 0) + row["amount"]
+                for count in ("impressions", "clicks"):
+                    # A row without the count makes the sum unknown, not short.
+                    if acc[count] != "unknown":
+                        value = row.get(count)
+                        acc[count] = "unknown" if value is None else (acc[count] or 0) + value
 
 
 def _empty(stages: list[str]) -> dict[str, Any]:
     return {
         "leads": 0,
         "spend": None,
+        "revenue": 0,
+        "impressions": None,
+        "clicks": None,
         "counts": dict.fromkeys(stages[1:], 0),
         "days": {s: [] for s in stages[1:]},
     }

@@ -10,7 +10,20 @@ from typing import Any
 
 import pytest
 
-from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS, TARGET_METRICS, Metric, csv_column
+from funnelcli.catalogue import (
+    CLICKS,
+    GROUP_METRICS,
+    GROUP_TARGETS,
+    IMPRESSIONS,
+    MONEY,
+    REVENUE,
+    STAGE_METRICS,
+    TARGET_METRICS,
+    VISITS,
+    Metric,
+    csv_column,
+    has_data,
+)
 from funnelcli.render import fmt
 from tests.conftest import invoke
 
@@ -26,12 +39,11 @@ def _json_value(holder: dict[str, Any], metric: Metric) -> Any:
 
 
 def _shown(metric: Metric, value: Any, currency: str) -> str:
-    return {
-        "count": fmt.count,
-        "money": lambda v: fmt.money(v, currency),
-        "rate": fmt.pct,
-        "days": fmt.days,
-    }[metric.unit](value)
+    return fmt.metric(metric, value, currency)
+
+
+# The sample carries impressions, clicks, visits and revenue, but no sales cost.
+SAMPLE_FEATURES = frozenset({IMPRESSIONS, CLICKS, VISITS, REVENUE, MONEY})
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +68,11 @@ def test_every_csv_metric_is_a_column_with_the_jsons_value(report: dict[str, Any
     rows = list(csv.DictReader(io.StringIO(text)))
     total_csv, total = rows[-1], report["total"]
     for metric in GROUP_METRICS:
-        assert (metric.name in total_csv) == metric.csv
+        written = metric.csv and has_data(metric, SAMPLE_FEATURES)
+        assert (metric.name in total_csv) == written, metric.name
+        value = _json_value(total, metric)
+        if written and value is not None:
+            assert float(total_csv[metric.name]) == pytest.approx(value, abs=1e-4), metric.name
     for stage in [s["id"] for s in report["stages"]][1:]:
         for metric in STAGE_METRICS:
             column = csv_column(stage, metric)
@@ -91,3 +107,14 @@ def test_targets_accept_exactly_the_catalogues_target_metrics(tmp_path: Path) ->
         )
         run = invoke("report", "-c", config, "-f", "json", "-q")
         assert (run.exit_code == 0) == (metric.name in TARGET_METRICS), metric.name
+
+
+def test_report_wide_targets_are_the_catalogues(tmp_path: Path) -> None:
+    config = tmp_path / "funnel.yaml"
+    text = EXAMPLE.read_text().replace("sample_data/", f"{ROOT}/sample_data/")
+    for metric in GROUP_METRICS:
+        config.write_text(text.replace("roas: {gte: 2}", f"{metric.name}: {{gte: 1}}"))
+        run = invoke("report", "-c", config, "-f", "json", "-q")
+        assert (run.exit_code == 0) == (metric.name in GROUP_TARGETS), metric.name
+        if run.exit_code:
+            assert f"target '{metric.name}' must be a report metric" in run.stderr

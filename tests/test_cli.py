@@ -180,7 +180,7 @@ def test_config_example_is_the_starter_for_sample_data() -> None:
 def test_sample_is_deterministic_and_matches_bundled_data(tmp_path: Path) -> None:
     run = invoke("sample", "--seed", "7", "--out", tmp_path)
     assert run.exit_code == 0, run.stderr
-    for name in ("leads.csv", "spend.csv", "transitions.csv"):
+    for name in ("leads.csv", "spend.csv", "transitions.csv", "traffic.csv"):
         assert (tmp_path / name).read_bytes() == (ROOT / "sample_data" / name).read_bytes(), name
 
 
@@ -190,6 +190,7 @@ def test_sample_parquet(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "leads.parquet",
         "spend.parquet",
+        "traffic.parquet",
         "transitions.parquet",
     ]
 

@@ -155,6 +155,32 @@ def test_maven_engaged_to_won_by_product(examples: Path) -> None:
     assert dropped["count"] == len(deals) - len(engaged) == 500
 
 
+def test_maven_revenue_by_product(examples: Path) -> None:
+    """Revenue is the close_value of the won deals, summed here in plain Python: by product,
+    the average deal is revenue over won deals; ROAS and CAC are null (no spend)."""
+    deals = _rows(_data("maven") / "sales_pipeline.csv")
+    won = [
+        d
+        for d in deals
+        if d["engage_date"].strip() and d["deal_stage"] == "Won" and d["close_date"].strip()
+    ]
+    report = report_json(_example(examples, "maven"), "--by", "product")
+    revenue: Counter[str] = Counter()
+    for d in won:
+        revenue[d["product"]] += int(d["close_value"])
+    total = report["total"]
+    assert total["revenue"] == sum(revenue.values()) == 10_005_534
+    assert total["avg_deal"] == pytest.approx(10_005_534 / 4238)
+    assert (total["roas"], total["cac"], total["roi"], total["spend"]) == (None,) * 4
+    for product, amount in revenue.items():
+        got = row(report, product=product)
+        assert got["revenue"] == amount
+        assert got["avg_deal"] == pytest.approx(
+            amount / len([d for d in won if d["product"] == product])
+        )
+    assert row(report, product="GTK 500")["revenue"] == 400_612
+
+
 def test_x_education_rule_lift(examples: Path) -> None:
     # "Total Time Spent on Website ≥ 600": how many leads it fires on, and how many of them
     # (and of the others) enrolled under the policy (MQL by score, then Converted = 1).

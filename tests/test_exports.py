@@ -152,6 +152,12 @@ def test_google_ads_csv_for_excel_utf16_tabs_and_total_rows(tmp_path: Path) -> N
     assert _detected(report)["google-ads-campaigns.csv"] == "encoding UTF-16; delimiter tab"
     by_campaign = report_json(project, "--by", "campaign")
     assert row(by_campaign, campaign="spring_sale")["spend"] == 2214.50
+    # Impr. and Clicks ("12,034" with a thousands comma): 26,214 and 806, as the Total says.
+    assert (paid["impressions"], paid["clicks"]) == (26214, 806)
+    assert paid["ctr"] == pytest.approx(806 / 26214)
+    assert paid["cpc"] == pytest.approx(2397.75 / 806)
+    spring = row(by_campaign, campaign="spring_sale")
+    assert (spring["impressions"], spring["clicks"]) == (21904, 585)
     check = invoke("check", "-c", project.config, "--format", "json")
     assert check.exit_code == 0, check.stdout
 
@@ -174,6 +180,11 @@ def test_meta_adset_export_without_days_sgd_and_summary_row(tmp_path: Path) -> N
     assert row(report, channel="paid_social")["spend"] == 1200.0
     by_campaign = report_json(project, "--by", "campaign")
     assert row(by_campaign, campaign="retarget")["spend"] == 930.0
+    # Impressions and Link clicks spread like the amount: 80,000 / 31 = 2,580 a day and
+    # 2,620 on Mar 31; the summary row's 92,000 and 230 are not counted.
+    retarget = row(by_campaign, campaign="retarget")
+    assert (retarget["impressions"], retarget["clicks"]) == (80000, 200)
+    assert (report["total"]["impressions"], report["total"]["clicks"]) == (92000, 230)
     weekly = report_json(project, "--every", "week", "--by", "channel")
     social = {
         r["group"]["period"]: r["spend"]
@@ -183,6 +194,14 @@ def test_meta_adset_export_without_days_sgd_and_summary_row(tmp_path: Path) -> N
     each = 8_709_677  # 270,000,000 micro-units // 31
     assert social["2026-03-09"] == pytest.approx(7 * 30 + 7 * each / 1e6)
     assert social["2026-02-23"] == pytest.approx(30 + each / 1e6)  # Sunday Mar 1 only
+    clicks = {
+        r["group"]["period"]: r["clicks"]
+        for r in weekly["rows"]
+        if r["group"]["channel"] == "paid_social"
+    }
+    # retarget 200 // 31 = 6 a day (+14 on Mar 31), lookalike 30 // 31 = 0 (+30 on Mar 31).
+    assert clicks["2026-02-23"] == 6 and clicks["2026-03-09"] == 7 * 6
+    assert clicks["2026-03-30"] == 6 + (6 + 14) + 30
     assert social["2026-03-30"] == pytest.approx(60 + each / 1e6 + (270_000_000 - 30 * each) / 1e6)
     assert sum(social.values()) == pytest.approx(1200.0)
 

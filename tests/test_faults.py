@@ -48,7 +48,7 @@ def funnel(
 def proj(tmp_path: Path) -> Path:
     """A copy of the sample with its example policy: real inputs to protect."""
     (tmp_path / "data").mkdir()
-    for name in ("leads", "spend", "transitions"):
+    for name in ("leads", "spend", "transitions", "traffic"):
         shutil.copy(SAMPLE / f"{name}.csv", tmp_path / "data" / f"{name}.csv")
     text = (ROOT / "config.example.yaml").read_text().replace("sample_data/", "data/")
     (tmp_path / "funnel.yaml").write_text(text)

@@ -23,7 +23,7 @@ def _funnel(*args: str | Path) -> subprocess.CompletedProcess[str]:
 def _empty_sample(tmp_path: Path) -> Path:
     """The example policy (scoring on job_title, company_size…) over header-only exports."""
     (tmp_path / "data").mkdir()
-    for name in ("leads", "spend", "transitions"):
+    for name in ("leads", "spend", "transitions", "traffic"):
         header = (ROOT / "sample_data" / f"{name}.csv").read_text().splitlines()[0]
         (tmp_path / "data" / f"{name}.csv").write_text(header + "\n")
     config = tmp_path / "funnel.yaml"

@@ -30,7 +30,8 @@ def _cut(folder: Path, day: str) -> Path:
     text = (folder / "funnel.yaml").read_text().replace("sample_data/", "data/")
     (folder / "funnel.yaml").write_text(text)
     (folder / "data").mkdir()
-    for name, column in (("leads", "created_at"), ("transitions", "entered_at"), ("spend", "date")):
+    cuts = (("leads", "created_at"), ("transitions", "entered_at"), ("spend", "date"))
+    for name, column in (*cuts, ("traffic", "date")):
         with (SAMPLE / f"{name}.csv").open(newline="") as src:
             rows = list(csv.DictReader(src))
         # A cell that is not an ISO date (the sample's planted bad date) stays: it is checked.

@@ -33,6 +33,7 @@ lead_rows = st.lists(
         st.integers(0, 30),  # lead id number (repeats make duplicates)
         st.integers(0, 60 * 24),  # created, hours after BASE
         st.sampled_from(CHANNELS),
+        st.none() | st.integers(0, 10_000_000),  # revenue in cents (blank: none)
     ),
     max_size=40,
 )
@@ -43,7 +44,13 @@ transition_rows = st.lists(
     max_size=60,
 )
 spend_rows = st.lists(
-    st.tuples(st.integers(0, 60), st.sampled_from([*CHANNELS, "display"]), st.integers(0, 50_000)),
+    st.tuples(
+        st.integers(0, 60),
+        st.sampled_from([*CHANNELS, "display"]),
+        st.integers(0, 50_000),
+        st.integers(0, 90_000),  # impressions
+        st.none() | st.integers(0, 900),  # clicks (blank now and then)
+    ),
     max_size=20,
 )
 windows = st.tuples(st.none() | st.integers(0, 60), st.none() | st.integers(0, 60)).filter(
@@ -55,14 +62,21 @@ def _write(root: Path, leads: list, transitions: list, spend: list) -> dict[str,
     """Write the CSVs (shuffled copies are written by the caller) and the parsed rows."""
     (root / "funnel.yaml").write_text(BASE_POLICY.format(timezone="UTC"))
     parsed_leads = [
-        {"lead_id": f"L{i}", "created_at": BASE + dt.timedelta(hours=h), "channel": c}
-        for i, h, c in leads
+        {
+            "lead_id": f"L{i}",
+            "created_at": BASE + dt.timedelta(hours=h),
+            "channel": c,
+            "revenue": None if cents is None else cents / 100,
+        }
+        for i, h, c, cents in leads
     ]
     lines = [
-        f"{r['lead_id']},{r['created_at']:%Y-%m-%d %H:%M},{r['channel']}" for r in parsed_leads
+        f"{r['lead_id']},{r['created_at']:%Y-%m-%d %H:%M},{r['channel']},"
+        + ("" if r["revenue"] is None else f"{r['revenue']:.2f}")
+        for r in parsed_leads
     ]
     (root / "leads.csv").write_text(
-        "lead_id,created_at,channel\n" + "".join(f"{x}\n" for x in lines)
+        "lead_id,created_at,channel,revenue\n" + "".join(f"{x}\n" for x in lines)
     )
     parsed_trans = [(f"L{i}", s, BASE + dt.timedelta(hours=h)) for i, s, h in transitions]
     lines = [f"{i},{s},{at:%Y-%m-%dT%H:%M:%S}" for i, s, at in parsed_trans]
@@ -70,11 +84,23 @@ def _write(root: Path, leads: list, transitions: list, spend: list) -> dict[str,
         "lead_id,stage,entered_at\n" + "".join(f"{x}\n" for x in lines)
     )
     parsed_spend = [
-        {"date": (BASE + dt.timedelta(days=d)).date(), "channel": c, "amount": cents / 100}
-        for d, c, cents in spend
+        {
+            "date": (BASE + dt.timedelta(days=d)).date(),
+            "channel": c,
+            "amount": cents / 100,
+            "impressions": impressions,
+            "clicks": clicks,
+        }
+        for d, c, cents, impressions, clicks in spend
     ]
-    lines = [f"{r['date']},{r['channel']},{r['amount']:.2f}" for r in parsed_spend]
-    (root / "spend.csv").write_text("date,channel,amount\n" + "".join(f"{x}\n" for x in lines))
+    lines = [
+        f"{r['date']},{r['channel']},{r['amount']:.2f},{r['impressions']},"
+        + ("" if r["clicks"] is None else str(r["clicks"]))
+        for r in parsed_spend
+    ]
+    (root / "spend.csv").write_text(
+        "date,channel,amount,impressions,clicks\n" + "".join(f"{x}\n" for x in lines)
+    )
     return {"leads": parsed_leads, "transitions": parsed_trans, "spend": parsed_spend}
 
 
@@ -128,6 +154,9 @@ def _assert_matches(got: dict[str, Any], want: dict[str, Any]) -> None:
         assert got["spend"] is None
     else:
         assert got["spend"] == pytest.approx(want["spend"], abs=1e-9)
+    assert got["revenue"] == pytest.approx(want["revenue"], abs=1e-6)
+    for count in ("impressions", "clicks"):
+        assert got[count] == (None if want[count] == "unknown" else want[count]), count
     for s in STAGES[1:]:
         assert got["stages"][s]["count"] == want["counts"][s], s
         days = got["stages"][s]["days"]
@@ -159,6 +188,14 @@ def test_invariants_and_row_order_independence(
                 assert ci is None or ci[0] - 1e-12 <= value <= ci[1] + 1e-12
         if row["spend"] is not None and row["leads"]:
             assert row["cpl"] * row["leads"] == pytest.approx(row["spend"])
+        if row["roas"] is not None:  # ROAS × spend = revenue
+            assert row["roas"] * row["spend"] == pytest.approx(row["revenue"])
+        if row["cpc"] is not None:
+            assert row["cpc"] * row["clicks"] == pytest.approx(row["spend"])
+    # Channels partition the cohort: their revenue adds up to the total's.
+    assert sum(r["revenue"] or 0 for r in report["rows"]) == pytest.approx(
+        report["total"]["revenue"]
+    )
     # Disjoint groups: their counts add up to the total.
     for s in STAGES:
         assert (
@@ -168,8 +205,8 @@ def test_invariants_and_row_order_independence(
     # Shuffling every file's rows changes nothing when lead ids are unique per created_at.
     rng = random.Random(seed)
     unique = {}
-    for i, h, c in leads:
-        unique.setdefault(i, (i, h, c))
+    for i, h, c, cents in leads:
+        unique.setdefault(i, (i, h, c, cents))
     shuffled = _write(root, list(unique.values()), transitions, spend)
     before = run_report(load_policy(root / "funnel.yaml"), Query()).as_dict()
     for name in ("leads.csv", "transitions.csv", "spend.csv"):

@@ -40,11 +40,12 @@ def test_chunks_are_announced_and_written_in_order(tmp_path: Path) -> None:
         "making leads 1–1,000 of 2,500",
         "making leads 1,001–2,000 of 2,500",
         "making leads 2,001–2,500 of 2,500",
-        "writing leads.csv, spend.csv, transitions.csv",
+        "writing leads.csv, spend.csv, transitions.csv, traffic.csv",
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "leads.csv",
         "spend.csv",
+        "traffic.csv",
         "transitions.csv",
     ]
     leads = _read(tmp_path, "leads")
@@ -80,12 +81,13 @@ def test_transitions_belong_to_their_chunks_leads(tmp_path: Path) -> None:
 def test_parquet_holds_the_same_rows_as_csv(tmp_path: Path) -> None:
     _make(tmp_path / "csv")
     steps = _make(tmp_path / "parquet", fmt="parquet")
-    assert steps[-1] == "writing leads.parquet, spend.parquet, transitions.parquet"
-    for name in ("leads", "spend", "transitions"):
+    assert steps[-1] == "writing leads.parquet, spend.parquet, transitions.parquet, traffic.parquet"
+    for name in ("leads", "spend", "transitions", "traffic"):
         assert _read(tmp_path / "parquet", name).equals(_read(tmp_path / "csv", name)), name
     assert sorted(p.name for p in (tmp_path / "parquet").iterdir()) == [
         "leads.parquet",
         "spend.parquet",
+        "traffic.parquet",
         "transitions.parquet",
     ]
 

@@ -369,7 +369,7 @@ def test_targets_are_evaluated_and_the_bottleneck_named(project: Project) -> Non
     assert report["bottleneck"]["reading"].startswith("cost problem")
 
     text = invoke("report", "-c", project.config, "-q").stdout
-    assert "Missed target: mql.rate = 0.5 (target ≥ 0.6)" in text
+    assert "Missed target: mql.rate = 50.0% (target ≥ 60%)" in text
     assert "✗ rate ≥60%" in text and "✓ rate ≥40%" in text
     assert "Bottleneck: MQL → SQL (furthest below its target: sql.cost_per = 400" in text
 
@@ -507,7 +507,8 @@ def test_html_summary_is_self_contained_with_charts_and_tables(tmp_path: Path) -
     for img in page.images:
         png = base64.b64decode((img["src"] or "").split(",", 1)[1])
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert page.tags.count("table") == 5  # funnel, volume, conversion, change, days
+    # funnel, volume, top of funnel, conversion, money, change, days
+    assert page.tags.count("table") == 7
     text = " ".join(page.text)
     assert "Needs attention" in text and "Bottleneck:" in text
     assert "718 leads (2026-06-03 → 2026-06-30, cohort basis)" in text
@@ -524,7 +525,7 @@ def test_html_without_the_plotting_extra_still_has_the_tables(
     page = _page(_sample("--format", "html"))
     assert page.images == []
     assert "pip install 'funnel-report[html]'" in " ".join(page.text)
-    assert page.tags.count("table") == 5
+    assert page.tags.count("table") == 7
 
 
 def test_unmeasurable_target_is_not_met_but_names_no_bottleneck(project: Project) -> None:

@@ -8,11 +8,15 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
+from funnelcli.catalogue import CLICKS, IMPRESSIONS, MONEY, REVENUE, SALES, VISITS
 from funnelcli.columns import HASH, LEAD_KEY
+from funnelcli.columns import REVENUE as REVENUE_COL
+from funnelcli.errors import InputError
 from funnelcli.findings import MAX_EXAMPLES, Finding
 from funnelcli.inputs.leads import load_leads
-from funnelcli.inputs.load import flagged, keep_findings
+from funnelcli.inputs.load import Loaded, flagged, keep_findings
 from funnelcli.inputs.spend import load_spend
+from funnelcli.inputs.traffic import load_traffic
 from funnelcli.inputs.transitions import load_transitions
 from funnelcli.policy.config import Policy
 
@@ -31,6 +35,9 @@ class Dataset:
     findings: list[Finding]
     rows: dict[str, int]  # data rows read per table
     lead_columns: list[str]  # every column of the leads file (canonical names)
+    sales: pl.DataFrame | None = None  # sales cost rows (kind: sales); channel may be null
+    traffic: pl.DataFrame | None = None  # visits a day by channel and campaign
+    features: frozenset[str] = frozenset()  # what the inputs carry (catalogue.has_data)
 
 
 def load_dataset(
@@ -46,8 +53,13 @@ def load_dataset(
         names = ", ".join(policy.resolve(s).name for s in policy.inputs.spend_inputs())
         step(f"reading spend ({names})")
     spend = load_spend(policy, as_of)
+    sales = load_spend(policy, as_of, kind="sales")
+    if policy.inputs.traffic_inputs():
+        names = ", ".join(policy.resolve(s).name for s in policy.inputs.traffic_inputs())
+        step(f"reading traffic ({names})")
+    traffic = load_traffic(policy, as_of)
     step(f"reading stage transitions of {leads.frame.height:,} leads")
-    trans = load_transitions(policy, leads.frame, as_of)
+    trans, deals = load_transitions(policy, leads.frame, as_of)
     # Each entry gets its lead's position in the leads frame (LEAD_KEY): later steps then
     # group by integers instead of id strings, and place per-lead results by position.
     joined = _with_leads(trans.frame, leads.frame.select("lead_id", "created_at"))
@@ -65,10 +77,17 @@ def load_dataset(
         ),
         flagged(joined, "transitions.before_created", early & ~unknown, _both, total=read),
     )
-    findings = leads.findings + (spend.findings if spend else []) + trans.findings + cross
+    extra = [f for part in (spend, sales, traffic) if part for f in part.findings]
+    findings = leads.findings + extra + trans.findings + cross
+    lead_frame = leads.frame
+    if deals is not None:
+        lead_frame = _with_deals(lead_frame, deals, policy)
     return Dataset(
-        leads=leads.frame,
+        leads=lead_frame,
         spend=spend.frame if spend else None,
+        sales=sales.frame if sales else None,
+        traffic=traffic.frame if traffic else None,
+        features=_features(lead_frame, spend, sales, traffic),
         transitions=joined.filter(~unknown).drop("created_at"),  # keeps LEAD_KEY
         findings=merge_findings(findings),
         lead_columns=leads.headers,
@@ -76,8 +95,48 @@ def load_dataset(
             "leads": leads.rows_read,
             "spend": spend.rows_read if spend else 0,
             "transitions": trans.rows_read,
+            **({"traffic": traffic.rows_read} if traffic else {}),
         },
     )
+
+
+def _features(
+    leads: pl.DataFrame, spend: Loaded | None, sales: Loaded | None, traffic: Loaded | None
+) -> frozenset[str]:
+    """What the inputs carry beyond leads, spend and stages: the top-of-funnel and money
+    metrics exist (in CSV columns and tables) exactly when these do, whatever the window."""
+    found = set()
+    if spend is not None:
+        for name in (IMPRESSIONS, CLICKS):
+            if spend.frame[name].null_count() < spend.frame.height:
+                found.add(name)
+    if traffic is not None:
+        found.add(VISITS)
+    if REVENUE_COL in leads.columns:
+        found.add(REVENUE)
+    if sales is not None:
+        found.add(SALES)
+    if found & {REVENUE, SALES}:
+        found.add(MONEY)
+    return frozenset(found)
+
+
+def _with_deals(leads: pl.DataFrame, deals: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Each lead's revenue: the sum of its deals in closed-deals inputs (a lead with two
+    deals has both), placed by the lead's position; null for a lead with none."""
+    if REVENUE_COL in leads.columns:
+        msg = (
+            f"{policy.source.path}: revenue comes from both the leads input (a column mapped "
+            "or named 'revenue') and a closed-deals input; one of them would count every "
+            "deal twice. Keep one: drop the leads' revenue mapping, or the deals' one."
+        )
+        raise InputError(msg)
+    placed = _with_leads(deals, leads.select("lead_id")).filter(pl.col(LEAD_KEY).is_not_null())
+    sums = placed.group_by(LEAD_KEY).agg(pl.col(REVENUE_COL).sum())
+    column = pl.repeat(None, leads.height, dtype=pl.Int64, eager=True).scatter(
+        sums[LEAD_KEY], sums[REVENUE_COL]
+    )
+    return leads.with_columns(column.alias(REVENUE_COL))
 
 
 def _with_leads(entries: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:

@@ -313,6 +313,21 @@ def _head_text(path: Path, lines: int) -> str:
         size *= 4
 
 
+def comment_lines(path: Path, prefix: str = "#") -> list[str]:
+    """The lines at the top of a text file that start with ``prefix`` (an export's notes
+    above its header, as GA4 writes them); none for a file that cannot be read as text."""
+    try:
+        head = _head_text(path, 64)
+    except OSError:
+        return []
+    found = []
+    for line in head.splitlines():
+        if not line.startswith(prefix):
+            break
+        found.append(line)
+    return found
+
+
 def _tail(path: Path, size: int = 1 << 16) -> bytes:
     with path.open("rb") as handle:
         handle.seek(0, 2)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from funnelcli.columns import date_col, raw_date_col
+from funnelcli.columns import RAW_REVENUE, REVENUE, date_col, raw_date_col
 from funnelcli.errors import InputError
 from funnelcli.findings import Finding
 from funnelcli.inputs import parse
@@ -16,6 +16,7 @@ from funnelcli.inputs.load import (
     collect,
     date_formats,
     date_order,
+    decimal_mark,
     empty_input,
     file_label,
     flagged,
@@ -66,8 +67,12 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
     dated = ["created_at", *(s.date_column for s in policy.stages if s.date_column)]
     dayfirst = date_order(opened, spec, dated, "leads")
     few = _few_valued_text(frame, schema, extras)
+    columns = _columns(policy, schema, extras, few)
+    if "revenue" in schema:
+        decimal = decimal_mark(opened, spec, "revenue")
+        columns += revenue_columns(pl.col("revenue"), schema["revenue"], decimal)
     query = parse.with_timestamps(
-        frame.select(_columns(policy, schema, extras, few)),
+        frame.select(columns),
         stamps,
         policy.timezone,
         formats,
@@ -92,6 +97,9 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
         email = parse.blank_to_null(pl.col("email")).str.to_lowercase()
         loaded.frame = loaded.frame.with_columns(email)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
+    if RAW_REVENUE in loaded.frame.columns:
+        loaded.findings += keep_findings(bad_revenue(loaded.frame))
+        loaded.frame = loaded.frame.drop(RAW_REVENUE)
     if "email" not in extras and "email" in loaded.frame.columns:
         # Checked above; only a rule or --by that names it needs the column from here on.
         loaded.frame = loaded.frame.drop("email")
@@ -184,6 +192,20 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str], few: set[str])
         for name in _extra_names(schema, extras)
     ]
     return exprs
+
+
+def revenue_columns(cell: pl.Expr, dtype: pl.DataType, decimal: str) -> list[pl.Expr]:
+    """A revenue cell as micro-units (the amount grammar of spend) and as written."""
+    return [
+        parse.amount_micros(cell, dtype, decimal).alias(REVENUE),
+        cell.cast(pl.String).alias(RAW_REVENUE),
+    ]
+
+
+def bad_revenue(frame: pl.DataFrame) -> Finding | None:
+    """``revenue.bad_amount``: a revenue cell that is there but not an amount."""
+    bad = pl.col(REVENUE).is_null() & parse.blank_to_null(pl.col(RAW_REVENUE)).is_not_null()
+    return flagged(frame, "revenue.bad_amount", bad, pl.col(RAW_REVENUE), total=frame.height)
 
 
 def _normalised(raw: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:

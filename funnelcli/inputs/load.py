@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import polars as pl
@@ -15,17 +16,18 @@ import polars as pl
 from funnelcli.columns import FILE
 from funnelcli.errors import ConfigError, InputError, excerpt
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
-from funnelcli.inputs import parse
+from funnelcli.inputs import detect, parse
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW, Scanned, Source, file_columns, scan
 from funnelcli.policy.config import InputSpec, Policy
 from funnelcli.policy.presets import Pick, Preset, preset_for
 from funnelcli.policy.rules import regex_problem
 from funnelcli.policy.yamlsrc import Key
 
-Table = Literal["leads", "spend", "transitions"]
+Table = Literal["leads", "spend", "transitions", "traffic"]
 LEADS_REQUIRED = ("lead_id", "created_at", "channel")
 SPEND_REQUIRED = ("date", "channel", "amount")
 TRANSITIONS_REQUIRED = ("lead_id", "stage", "entered_at")
+TRAFFIC_REQUIRED = ("date", "channel", "visits")
 
 
 def file_label(name: str) -> pl.Expr:
@@ -56,9 +58,30 @@ def source_for(policy: Policy, spec: InputSpec, loc: Key) -> Source:
         encoding=spec.encoding,
         delimiter=spec.delimiter,
         null_values=(*spec.null_values, *(preset.null_values if preset else ())),
-        skip_rows=spec.skip_rows or (preset.skip_rows if preset else 0),
+        skip_rows=spec.skip_rows or _preset_skip(preset, policy.resolve(spec)),
         sheet=spec.sheet,
     )
+
+
+def _preset_skip(preset: Preset | None, path: Path) -> int:
+    if preset is None:
+        return 0
+    if preset.comment_range:
+        return len(detect.comment_lines(path))
+    return preset.skip_rows
+
+
+RANGE_NOTE = re.compile(r"^#\s*(Start|End) date:\s*(\S+)\s*$", re.IGNORECASE)
+
+
+def _comment_range(path: Path) -> dict[str, str]:
+    """``date`` and ``date_end`` from an export's "# Start date: 20260301" notes."""
+    found = {}
+    for line in detect.comment_lines(path):
+        match = RANGE_NOTE.match(line.strip())
+        if match:
+            found["date" if match[1].lower() == "start" else "date_end"] = match[2]
+    return found
 
 
 def _check_regex(pattern: str, where: str) -> None:
@@ -132,6 +155,9 @@ def open_table(
         found = re.search(r"\(([A-Za-z]{3})\)\s*$", header)
         if found:
             defaults.setdefault("currency", found.group(1).upper())
+    if preset is not None and preset.comment_range and "date" not in present:
+        # No date column: every row covers the range the export's notes name.
+        defaults = {**_comment_range(source.path), **defaults}
     fills = {c: pl.lit(v) for c, v in defaults.items() if c not in present}
     frame = frame.with_columns(**fills) if fills else frame
     present |= set(fills)

@@ -25,6 +25,7 @@ from funnelcli.inputs.load import (
     set_aside,
     source_for,
 )
+from funnelcli.inputs.parse import MICROS
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW
 from funnelcli.policy.config import InputSpec, Policy, input_specs
 
@@ -32,14 +33,21 @@ RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
 RAW_DATE_END = "__raw_date_end"
 
 
-def load_spend(policy: Policy, as_of: dt.date | None = None) -> Loaded | None:
-    """Spend rows in the config's currency: ``date`` (Date), ``channel``, ``campaign``,
-    ``micros`` (Int64 millionths). None when the config has no spend input. Rows (and days
-    of a range) after ``as_of`` are set aside before they are checked."""
+COUNTS = ("impressions", "clicks")  # the ad platform's counts on a spend row
+
+
+def load_spend(
+    policy: Policy, as_of: dt.date | None = None, kind: str = "marketing"
+) -> Loaded | None:
+    """Spend rows of one ``kind`` (marketing or sales cost) in the config's currency:
+    ``date`` (Date), ``channel``, ``campaign``, ``micros`` (Int64 millionths), and for
+    marketing ``impressions`` and ``clicks`` (Int64, null where the export has none). None
+    when the config has no such input. Rows (and days of a range) after ``as_of`` are set
+    aside before they are checked."""
     parts = [
         _load_file(policy, spec, loc, as_of)
-        for loc, kind, spec in input_specs(policy)
-        if kind == "spend"
+        for loc, what, spec in input_specs(policy)
+        if what == "spend" and spec.kind == kind
     ]
     if not parts:
         return None
@@ -54,12 +62,16 @@ def _load_file(
     policy: Policy, spec: InputSpec, loc: tuple[str | int, ...], as_of: dt.date | None
 ) -> Loaded:
     source = source_for(policy, spec, loc)
-    opened = open_table(source, spec, SPEND_REQUIRED, "spend")
+    sales = spec.kind == "sales"
+    # Sales cost (salaries, tools) may have no channel: it then counts in the total only.
+    required = tuple(c for c in SPEND_REQUIRED if not (sales and c == "channel"))
+    opened = open_table(source, spec, required, "spend")
     frame = opened.frame
     schema = frame.collect_schema()
     decimal = decimal_mark(opened, spec, "amount")
     dayfirst = date_order(opened, spec, ["date", "date_end"], "spend")
-    query = frame.select(_columns(policy, schema, decimal)).with_columns(file_label(source.name))
+    columns = _columns(policy, schema, decimal, sales=sales)
+    query = frame.select(columns).with_columns(file_label(source.name))
     stamps = {"__stamp": (RAW_DATE, schema["date"])}
     if "date_end" in schema:
         stamps["__stamp_end"] = (RAW_DATE_END, schema["date_end"])
@@ -77,7 +89,9 @@ def _load_file(
         aside = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
         raw = raw.filter(~after) if aside else raw
         later += aside
-    loaded = _clean(raw, policy.currency)
+    loaded = _clean(raw, policy.currency, counted=[c for c in COUNTS if c in schema])
+    if sales:
+        loaded.frame = loaded.frame.drop(COUNTS)
     if as_of is not None:
         # The days of a range after the as-of day are not spend yet.
         loaded.frame = loaded.frame.filter(pl.col("date") <= as_of)
@@ -85,8 +99,21 @@ def _load_file(
     return loaded
 
 
-def _columns(policy: Policy, schema: pl.Schema, decimal: str) -> list[pl.Expr]:
+def _columns(policy: Policy, schema: pl.Schema, decimal: str, *, sales: bool) -> list[pl.Expr]:
     col = pl.col
+    if "channel" not in schema:
+        channel = pl.lit(None, pl.Categorical)
+    elif sales:  # a blank channel is "no channel" (the total only), not 'unknown'
+        raw = parse.blank_to_null(col("channel").cast(pl.String))
+        channel = pl.when(raw.is_not_null()).then(
+            parse.normalise_channel(col("channel"), policy.channels.aliases)
+        )
+    else:
+        channel = parse.normalise_channel(col("channel"), policy.channels.aliases)
+    counts = [
+        (_count(col(c), schema[c], decimal) if c in schema else pl.lit(None, pl.Int64)).alias(c)
+        for c in COUNTS
+    ]
     campaign = parse.normalise_campaign(col("campaign")) if "campaign" in schema else None
     currency = (
         parse.blank_to_null(col("currency")).str.to_uppercase() if "currency" in schema else None
@@ -94,17 +121,31 @@ def _columns(policy: Policy, schema: pl.Schema, decimal: str) -> list[pl.Expr]:
     return [
         col(ROW),
         col(MAYBE_SHORT),
-        parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
+        channel.alias("channel"),
         (campaign if campaign is not None else pl.lit(None, pl.Categorical)).alias("campaign"),
         parse.amount_micros(col("amount"), schema["amount"], decimal).alias("micros"),
         (currency if currency is not None else pl.lit(None, pl.String)).alias(CURRENCY),
         col("date").alias(RAW_DATE),
         col("amount").cast(pl.String).alias(RAW_AMOUNT),
         (col("date_end") if "date_end" in schema else pl.lit(None, pl.String)).alias(RAW_DATE_END),
+        *counts,
+        *(
+            (col(c).cast(pl.String) if c in schema else pl.lit(None, pl.String)).alias(f"__raw_{c}")
+            for c in COUNTS
+        ),
     ]
 
 
-def _clean(raw: pl.DataFrame, currency: str) -> Loaded:
+def _count(cell: pl.Expr, dtype: pl.DataType, decimal: str) -> pl.Expr:
+    """Impressions or clicks: a whole number ≥ 0 (``1,234``, or ``1.234`` in an export
+    whose amounts use a decimal comma); anything else is unknown (null), which makes the
+    group's sum unknown rather than short."""
+    micros = parse.amount_micros(cell, dtype, decimal)
+    whole = (micros % MICROS == 0) & (micros >= 0)
+    return pl.when(whole).then(micros // MICROS)
+
+
+def _clean(raw: pl.DataFrame, currency: str, counted: list[str]) -> Loaded:
     total = raw.height
     end_given = parse.blank_to_null(pl.col(RAW_DATE_END)).is_not_null()
     bad_end = end_given & (pl.col("date_end").is_null() | (pl.col("date_end") < pl.col("date")))
@@ -128,10 +169,19 @@ def _clean(raw: pl.DataFrame, currency: str) -> Loaded:
         ),
     )
     findings += keep_findings(summary_rows(usable, total))
+    findings += keep_findings(*(_bad_count(usable, c, total) for c in counted))
     kept = usable.filter(~other).select(
-        FILE, ROW, "date", "date_end", "channel", "campaign", "micros"
+        FILE, ROW, "date", "date_end", "channel", "campaign", "micros", *COUNTS
     )
     return Loaded(spread_over_days(kept), findings, rows_read=total)
+
+
+def _bad_count(usable: pl.DataFrame, column: str, total: int) -> Finding | None:
+    """A count cell that is there but not a whole number: the row's spend still counts;
+    its group's impressions or clicks become unknown (null) rather than short."""
+    raw = parse.blank_to_null(pl.col(f"__raw_{column}"))
+    bad = pl.col(column).is_null() & raw.is_not_null()
+    return flagged(usable, "spend.bad_count", bad, raw, total=total, context={"column": column})
 
 
 MAX_SUMMARY_CANDIDATES = 1000
@@ -173,27 +223,29 @@ def _dates_shown() -> pl.Expr:
 
 
 def spread_over_days(spend: pl.DataFrame) -> pl.DataFrame:
-    """Rows that cover ``date`` … ``date_end`` become one row a day, the amount split evenly
-    in micro-units with the remainder on the last day (docs/inputs.md, "Spend over a range")."""
+    """Rows that cover ``date`` … ``date_end`` become one row a day, the amount (and the
+    impressions, clicks or visits) split evenly in whole units — micro-units for money — with the
+    remainder on the last day (docs/inputs.md, "Spend over a range")."""
     ranged = pl.col("date_end").is_not_null() & (pl.col("date_end") > pl.col("date"))
     if not spend.select(ranged.any()).item():
         return spend.drop("date_end")
     days = (pl.col("date_end") - pl.col("date")).dt.total_days() + 1
+    last = pl.col("__day") == pl.col("date_end")
+    split = [c for c in ("micros", *COUNTS, "visits") if c in spend.columns]
     spread = (
         spend.filter(ranged)
-        .with_columns(
-            pl.date_ranges("date", "date_end").alias("__day"),
-            (pl.col("micros") // days).alias("__each"),
-            (pl.col("micros") - pl.col("micros") // days * (days - 1)).alias("__last"),
-        )
+        .with_columns(pl.date_ranges("date", "date_end").alias("__day"), days.alias("__days"))
         .explode("__day")
         .with_columns(
-            pl.when(pl.col("__day") == pl.col("date_end"))
-            .then(pl.col("__last"))
-            .otherwise(pl.col("__each"))
-            .alias("micros"),
+            *(_share(pl.col(c), pl.col("__days"), last).alias(c) for c in split),
             pl.col("__day").alias("date"),
         )
         .select(spend.columns)
     )
     return pl.concat([spend.filter(~ranged), spread]).drop("date_end")
+
+
+def _share(total: pl.Expr, days: pl.Expr, last: pl.Expr) -> pl.Expr:
+    """One day's share of ``total``: the even part, and on the last day what is left."""
+    each = total // days
+    return pl.when(last).then(total - each * (days - 1)).otherwise(each)

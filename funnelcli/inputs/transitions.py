@@ -6,10 +6,10 @@ import datetime as dt
 
 import polars as pl
 
-from funnelcli.columns import EXIT
+from funnelcli.columns import EXIT, RAW_REVENUE, REVENUE
 from funnelcli.findings import Finding
 from funnelcli.inputs import parse
-from funnelcli.inputs.leads import date_col, raw_date_col
+from funnelcli.inputs.leads import bad_revenue, date_col, raw_date_col, revenue_columns
 from funnelcli.inputs.load import (
     FILE,
     TRANSITIONS_REQUIRED,
@@ -17,6 +17,7 @@ from funnelcli.inputs.load import (
     collect,
     date_formats,
     date_order,
+    decimal_mark,
     file_label,
     flagged,
     keep_findings,
@@ -42,14 +43,19 @@ def stage_lookup(policy: Policy) -> dict[str, str]:
     return lookup
 
 
-def load_transitions(policy: Policy, leads: pl.DataFrame, as_of: dt.date | None = None) -> Loaded:
+def load_transitions(
+    policy: Policy, leads: pl.DataFrame, as_of: dt.date | None = None
+) -> tuple[Loaded, pl.DataFrame | None]:
     """All stage entries as (lead_id, stage Enum, entered_at), from files and date columns;
-    entries after ``as_of`` set aside before they are checked."""
-    parts, findings, read = [], [], 0
+    entries after ``as_of`` set aside before they are checked. And the deals of closed-deals
+    inputs that carry revenue: (lead_id, revenue micros) per row, None without such input."""
+    parts, deals, findings, read = [], [], [], 0
     for loc, kind, spec in input_specs(policy):
         if kind != "transitions":
             continue
         loaded = _load_file(policy, spec, loc, as_of)
+        if REVENUE in loaded.frame.columns:
+            deals.append(loaded.frame.select("lead_id", REVENUE))
         parts.append(loaded.frame)
         findings += loaded.findings
         read += loaded.rows_read
@@ -59,7 +65,8 @@ def load_transitions(policy: Policy, leads: pl.DataFrame, as_of: dt.date | None 
     enum = pl.Enum(policy.stage_ids)
     frames = [p.select(COLUMNS).with_columns(pl.col("stage").cast(enum)) for p in parts]
     read += wide.frame.height  # each date-column value counts as a transition row
-    return Loaded(pl.concat(frames, how="vertical_relaxed"), findings, rows_read=read)
+    loaded = Loaded(pl.concat(frames, how="vertical_relaxed"), findings, rows_read=read)
+    return loaded, pl.concat(deals) if deals else None
 
 
 def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | None) -> Loaded:
@@ -70,12 +77,20 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     schema = frame.collect_schema()
     dayfirst = date_order(opened, spec, ["entered_at"], "transitions")
     stage_raw = pl.lit(spec.stage) if spec.stage else pl.col("stage").cast(pl.String)
+    # Revenue only from a closed-deals input of the last stage (the config checks a mapped
+    # one; an unmapped "revenue" header of any other input is not read).
+    deals = "revenue" in schema and spec.stage == policy.stage_ids[-1]
+    revenue = []
+    if deals:
+        decimal = decimal_mark(opened, spec, "revenue")
+        revenue = revenue_columns(pl.col("revenue"), schema["revenue"], decimal)
     query = frame.select(
         pl.col(ROW),
         pl.col(MAYBE_SHORT),
         parse.blank_to_null(pl.col("lead_id")).alias("lead_id"),
         stage_raw.cast(pl.Categorical).alias(RAW_STAGE),  # looked up once per spelling
         pl.col("entered_at").alias(RAW_ENTERED),
+        *revenue,
     ).with_columns(file_label(source.name))
     stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
     formats = date_formats(spec, "transitions")
@@ -93,6 +108,9 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     stage = looked_up.cast(pl.Categorical).alias("stage")
     loaded = _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
     loaded.findings += reading_findings(opened) + later
+    if deals:
+        loaded.findings += keep_findings(bad_revenue(loaded.frame))
+        loaded.frame = loaded.frame.drop(RAW_REVENUE)
     return loaded
 
 

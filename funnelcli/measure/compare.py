@@ -7,9 +7,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from funnelcli.catalogue import GROUP, metric_of
+from funnelcli.catalogue import GROUP, Metric, metric_of
 from funnelcli.measure.metrics import PERIOD
-from funnelcli.measure.stats import cost_interval, count_interval, overlap
+from funnelcli.measure.stats import (
+    cost_interval,
+    count_interval,
+    mean_interval,
+    overlap,
+    ratio_interval,
+    revenue_interval,
+)
 from funnelcli.model import Change, Comparison, Report, Row, metric_values
 
 # Below this many leads at a stage, a change in days to reach it gets no verdict.
@@ -75,12 +82,9 @@ def indistinct(key: str, row: Row, prev: Row) -> bool:
     """Whether the 95% intervals of the two values overlap (chance could explain it), by
     the interval the metric's catalogue entry names."""
     metric = metric_of(key)
-    stage = key.split(".", 1)[0] if key not in GROUP else None
-    if stage is None:  # leads, cpl: counts and costs of the whole row
-        if metric.interval == "count":
-            return overlap(count_interval(row.leads), count_interval(prev.leads))
-        return overlap(_cost(row.spend, row.leads), _cost(prev.spend, prev.leads))
-    a, b = row.stages[stage], prev.stages[stage]
+    if key in GROUP:
+        return overlap(group_interval(metric, row), group_interval(metric, prev))
+    a, b = row.stages[key.split(".", 1)[0]], prev.stages[key.split(".", 1)[0]]
     if metric.interval == "count":
         return overlap(count_interval(a.count), count_interval(b.count))
     if metric.interval in ("rate_ci", "rate_from_lead_ci"):
@@ -90,9 +94,48 @@ def indistinct(key: str, row: Row, prev: Row) -> bool:
     return min(a.count, b.count) < MIN_DAYS_SAMPLE  # days: no interval, only sample size
 
 
-def _cost(spend: float | None, count: int) -> tuple[float, float] | None:
-    return None if spend is None else cost_interval(spend, count)
-
-
 def _cost_per(cost: float | None, count: int) -> tuple[float, float] | None:
     return None if cost is None else cost_interval(cost * count, count)
+
+
+def group_interval(metric: Metric, row: Row) -> tuple[float, float] | None:
+    """The 95% interval of a row metric (docs/metrics.md, "Comparisons"), None when it has
+    none (the metric is undefined, or has no better direction)."""
+    value = metric.value(row)
+    if value is None:
+        return None
+    num, den = (_part(row, name) for name in metric.of) if metric.of else (None, None)
+    if metric.interval == "count":
+        return count_interval(int(value))
+    if metric.interval == "cost" and num is not None and den is not None:
+        return cost_interval(num, int(den))
+    if metric.interval == "ratio" and num is not None and den is not None:
+        return ratio_interval(int(num), int(den))
+    if metric.interval == "mean" and row.revenue_sq is not None:
+        return mean_interval(row.revenue or 0.0, row.revenue_sq, row.customers)
+    if metric.interval == "revenue" and row.revenue_sq is not None:
+        return _revenue_based(metric.name, row)
+    return None
+
+
+def _part(row: Row, name: str) -> float | None:
+    value = row.customers if name == "customers" else getattr(row, name)
+    return None if value is None else float(value)
+
+
+def _revenue_based(name: str, row: Row) -> tuple[float, float] | None:
+    """Revenue's own interval, and the ratios of revenue to a cost, the cost taken as known:
+    money spent is not a sample, which deals closed is (docs/metrics.md, "Comparisons")."""
+    revenue = row.revenue or 0.0
+    low, high = revenue_interval(revenue, row.revenue_sq or 0.0)
+    if name == "revenue":
+        return low, high
+    if name == "roi":
+        cost = row.cost
+        return None if not cost else ((low - cost) / cost, (high - cost) / cost)
+    value = getattr(row, name)  # ROAS, LTV:CAC: revenue times a known factor
+    if value is None:
+        return None
+    if revenue == 0:
+        return 0.0, 0.0
+    return value * low / revenue, value * high / revenue

@@ -38,7 +38,8 @@ def bottleneck(report: Report, targets: list[TargetResult]) -> Bottleneck | None
     whose rate fell most against the comparison window (when one was asked for and it fell).
     An unmeasurable target (no mature leads, no spend) says nothing about any step."""
     ids = [s for s, _ in report.stages]
-    missed = [t for t in targets if not t.met and t.value is not None]
+    # A report-wide target (ROAS, CAC…) names no step; only stage targets point at one.
+    missed = [t for t in targets if not t.met and t.value is not None and "." in t.key]
     if missed:
         worst = max(missed, key=_shortfall)
         stage = worst.key.split(".", 1)[0]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 import polars as pl
 
+from funnelcli.catalogue import REVENUE as REVENUE_FEATURE
+from funnelcli.columns import REVENUE
 from funnelcli.errors import InputError, UsageError
 from funnelcli.inputs.parse import MICROS
 from funnelcli.measure.prepared import Prepared
@@ -73,8 +75,14 @@ def build_report(ready: Prepared, query: Query) -> Report:
     else:
         rows_lf, total_lf = _cohort_counts(every, stages, query)
     rows_lf, total_lf = _with_spend(rows_lf, total_lf, data.spend, query)
-    rows_df, total_df = pl.collect_all([rows_lf, total_lf])
+    rows_lf, total_lf = _with_sales(rows_lf, total_lf, data.sales, query)
+    rows_lf, total_lf = _with_traffic(rows_lf, total_lf, data.traffic, query)
+    rows_df, total_df = pl.collect_all([rows_lf.sort(query.group_by, nulls_last=True), total_lf])
     cols = query.group_by
+    total_values = total_df.row(0, named=True)
+    # Sales cost with no channel belongs to no group: a group's full cost is then unknown.
+    side = _Side(policy.economics.gross_margin, data.features, not total_values["__unassigned"])
+    whole = replace(side, full_cost=True)
     return Report(
         basis=query.basis,
         since=query.since,
@@ -83,13 +91,14 @@ def build_report(ready: Prepared, query: Query) -> Report:
         currency=policy.currency,
         group_by=cols,
         stages=[(s.id, s.label) for s in policy.stages],
-        rows=[_row(r, cols, stages) for r in rows_df.iter_rows(named=True)],
-        total=_row(total_df.row(0, named=True), [], stages),
+        rows=[_row(r, cols, stages, side) for r in rows_df.iter_rows(named=True)],
+        total=_row(total_values, [], stages, whole),
         warnings=data.findings,
         policy_path=str(policy.source.path),
         as_of=query.as_of,
         maturity_cutoff=query.maturity_cutoff,
         immature_included=query.include_immature,
+        features=data.features,
     )
 
 
@@ -112,6 +121,7 @@ def _cohort_counts(
         in_base.sum().alias("__base"),
         pl.col("__immature").sum().alias("__immature"),
         *((pl.col(reached_col(s)) & in_base).sum().alias(f"{s}__count") for s in stages[1:]),
+        *_revenue_aggs(funnel, pl.col(reached_col(stages[-1])) & in_base),
     ]
     cols = query.group_by
     rows, total = funnel.group_by(cols).agg(counts), funnel.select(counts)
@@ -143,12 +153,27 @@ def _period_counts(
         else:
             entered = entered.with_columns(_durations(stages[i - 1], stage, stages[0]))
             aggs = [pl.len().alias(f"{stage}__count"), *_days_aggs(stage)]
+        if stage == stages[-1]:  # the revenue of the deals closed in the window
+            aggs += _revenue_aggs(entered, pl.lit(True))
         per_stage_rows.append(entered.group_by(cols).agg(aggs))
         per_stage_total.append(entered.select(aggs))
     rows = per_stage_rows[0]
     for other in per_stage_rows[1:]:
         rows = rows.join(other, on=cols, how="full", coalesce=True, nulls_equal=True)
     return rows, pl.concat(per_stage_total, how="horizontal")
+
+
+def _revenue_aggs(frame: pl.LazyFrame, customer: pl.Expr) -> list[pl.Expr]:
+    """The customers' revenue (micro-units, summed in 128 bits) and the sum of its squares
+    in currency units (the spread its comparison interval needs); null without revenue."""
+    if REVENUE not in frame.collect_schema().names():
+        return [pl.lit(None, pl.Int64).alias("__revenue"), pl.lit(None).alias("__revenue_sq")]
+    value = pl.col(REVENUE).filter(customer)
+    units = value.cast(pl.Float64) / MICROS
+    return [
+        value.cast(pl.Int128).sum().alias("__revenue"),
+        (units * units).sum().alias("__revenue_sq"),
+    ]
 
 
 def _zero(name: str) -> pl.Expr:
@@ -193,25 +218,97 @@ def _with_spend(
         micros.sum().alias("micros"),
         base.alias("__base_micros"),
         pl.len().alias("__spend_rows"),
+        # A count is known for a group only when every spend row of it has one: a row
+        # without clicks (another platform's export) would make CPC and CTR look better.
+        *(
+            agg
+            for c in COUNTS
+            for agg in (pl.col(c).sum(), pl.col(c).null_count().alias(f"__{c}_nulls"))
+        ),
     ]
-    if spend is not None and set(cols) <= SPEND_GROUPS:
-        spent = spend.group_by(cols).agg(sums)
-        rows = rows.join(spent, on=cols, how="full", coalesce=True, nulls_equal=True)
-    else:
-        rows = rows.with_columns(_null_spend())
-    if spend is None:
-        total = total.with_columns(_null_spend())
-    else:
-        total = pl.concat([total, spend.select(sums)], how="horizontal")
-    return rows.sort(cols, nulls_last=True), total
+    nulls = [pl.lit(None, pl.Int64).alias(c) for c in ("micros", "__base_micros", *COUNTS)]
+    nulls += [
+        pl.lit(0, pl.UInt32).alias(n) for n in ("__spend_rows", *(f"__{c}_nulls" for c in COUNTS))
+    ]
+    # Groups come from leads and from spend: spend with no leads is money that bought nothing.
+    return _joined(rows, total, side=(spend, spend), sums=sums, nulls=nulls, cols=cols, how="full")
 
 
-def _null_spend() -> list[pl.Expr]:
-    return [
-        pl.lit(None, pl.Int64).alias("micros"),
-        pl.lit(None, pl.Int64).alias("__base_micros"),
-        pl.lit(0, pl.UInt32).alias("__spend_rows"),
+COUNTS = ("impressions", "clicks")
+
+
+def _with_sales(
+    rows: pl.LazyFrame, total: pl.LazyFrame, sales_df: pl.DataFrame | None, query: Query
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Sales cost (``kind: sales``) of the window: a row's when it has the row's channel,
+    the total's always; ``__unassigned`` counts the window's rows with no channel."""
+    sales = _window_spend(sales_df, query)
+    micros = pl.col("micros").cast(pl.Int128)
+    cutoff = query.maturity_cutoff
+    base = (
+        micros
+        if cutoff is None or query.include_immature
+        else micros.filter(pl.col("date") <= cutoff)
+    )
+    sums = [
+        micros.sum().alias("__sales"),
+        base.sum().alias("__base_sales"),
+        pl.len().alias("__sales_rows"),
     ]
+    nulls = [pl.lit(None, pl.Int64).alias(n) for n in ("__sales", "__base_sales")]
+    nulls.append(pl.lit(0, pl.UInt32).alias("__sales_rows"))
+    assigned = None if sales is None else sales.filter(pl.col("channel").is_not_null())
+    rows, total = _joined(
+        rows, total, side=(assigned, sales), sums=sums, nulls=nulls, cols=query.group_by, how="left"
+    )
+    unassigned = pl.lit(0) if sales is None else pl.col("channel").is_null().sum()
+    if sales is None:
+        return rows, total.with_columns(unassigned.alias("__unassigned"))
+    return rows, pl.concat(
+        [total, sales.select(unassigned.alias("__unassigned"))], how="horizontal"
+    )
+
+
+def _with_traffic(
+    rows: pl.LazyFrame, total: pl.LazyFrame, traffic_df: pl.DataFrame | None, query: Query
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Visits of the window matching each row (traffic alone does not make a group)."""
+    traffic = _window_spend(traffic_df, query)
+    sums = [pl.col("visits").sum().alias("visits"), pl.len().alias("__traffic_rows")]
+    nulls = [pl.lit(None, pl.Int64).alias("visits"), pl.lit(0, pl.UInt32).alias("__traffic_rows")]
+    return _joined(
+        rows,
+        total,
+        side=(traffic, traffic),
+        sums=sums,
+        nulls=nulls,
+        cols=query.group_by,
+        how="left",
+    )
+
+
+def _joined(
+    rows: pl.LazyFrame,
+    total: pl.LazyFrame,
+    *,
+    side: tuple[pl.LazyFrame | None, pl.LazyFrame | None],
+    sums: list[pl.Expr],
+    nulls: list[pl.Expr],
+    cols: list[str],
+    how: Literal["full", "left"],
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """``sums`` of a dated side table (spend, sales cost, traffic) joined to each row, when
+    the grouping is one it can be split by, and to the total; ``nulls`` where it cannot.
+    ``side``: the table for the rows and the one for the total."""
+    for_rows, for_total = side
+    if for_rows is not None and set(cols) <= SPEND_GROUPS:
+        side = for_rows.group_by(cols).agg(sums)
+        rows = rows.join(side, on=cols, how=how, coalesce=True, nulls_equal=True)
+    else:
+        rows = rows.with_columns(nulls)
+    if for_total is None:
+        return rows, total.with_columns(nulls)
+    return rows, pl.concat([total, for_total.select(sums)], how="horizontal")
 
 
 def _in_window(frame: pl.LazyFrame, day: pl.Expr, query: Query) -> pl.LazyFrame:
@@ -240,18 +337,20 @@ def _window_spend(spend: pl.DataFrame | None, query: Query) -> pl.LazyFrame | No
 EXACT_LIMIT = 9 * 10**13 * MICROS
 
 
-def _row(values: dict[str, Any], cols: list[str], stages: list[str]) -> Row:
+@dataclass(frozen=True)
+class _Side:
+    """What a row's money metrics need beyond its own values."""
+
+    gross_margin: float
+    features: frozenset[str]
+    full_cost: bool  # False: sales cost with no channel exists, so a group's is unknown
+
+
+def _row(values: dict[str, Any], cols: list[str], stages: list[str], side: _Side) -> Row:
     leads = values["leads"] or 0
     has_spend = bool(values["__spend_rows"])
-    if has_spend and abs(values["micros"]) >= EXACT_LIMIT:
-        msg = (
-            f"spend amount: the sum {values['micros'] // MICROS:,} is beyond what funnel adds "
-            "to the cent (9e13 currency units). Check the amount column (a currency in "
-            "minor units, or amounts multiplied by a wrong factor?)."
-        )
-        raise InputError(msg)
-    spend = values["micros"] / MICROS if has_spend else None
-    base_spend = values["__base_micros"] / MICROS if has_spend else None
+    spend = _money(values, "micros", "spend amount") if has_spend else None
+    base_spend = _money(values, "__base_micros", "spend amount") if has_spend else None
     base = values["__base"] or 0
     counts = [base] + [values[f"{s}__count"] or 0 for s in stages[1:]]
     # The entry stage's cost is over the same base as the later stages': with --within, the
@@ -268,6 +367,8 @@ def _row(values: dict[str, Any], cols: list[str], stages: list[str]) -> Row:
             rate_ci=wilson(counts[i], counts[i - 1]),
             rate_from_lead_ci=wilson(counts[i], base),
         )
+    top = _top_of_funnel(values, leads, spend)
+    money = _money_metrics(values, counts[-1], base_spend, side)
     return Row(
         group={c: values[c] for c in cols},
         leads=leads,
@@ -275,7 +376,71 @@ def _row(values: dict[str, Any], cols: list[str], stages: list[str]) -> Row:
         cpl=_ratio(spend, leads),
         stages=metrics,
         immature_leads=values["__immature"] or 0,
+        **top,
+        **money,
     )
+
+
+def _top_of_funnel(values: dict[str, Any], leads: int, spend: float | None) -> dict[str, Any]:
+    """Impressions, clicks and visits, and the ratios between them, spend and leads."""
+    rows = values["__spend_rows"]
+    impressions, clicks = (
+        values[c] if rows and not values[f"__{c}_nulls"] else None for c in COUNTS
+    )
+    visits = values["visits"] if values["__traffic_rows"] else None
+    return {
+        "impressions": impressions,
+        "clicks": clicks,
+        "ctr": _ratio(clicks, impressions),
+        "cpc": _ratio(spend, clicks),
+        "click_to_lead": _ratio(leads, clicks),
+        "visits": visits,
+        "visit_to_lead": _ratio(leads, visits),
+    }
+
+
+def _money_metrics(
+    values: dict[str, Any], customers: int, base_spend: float | None, side: _Side
+) -> dict[str, Any]:
+    """Revenue, full cost and their ratios (docs/metrics.md, "Money"). Costs are those of
+    the row's base, like cost per stage: with --within, the spend of the mature days."""
+    sales = _money(values, "__sales", "sales cost amount") if values["__sales_rows"] else None
+    base_sales = (
+        _money(values, "__base_sales", "sales cost amount") if values["__sales_rows"] else None
+    )
+    revenue = None
+    if REVENUE_FEATURE in side.features:
+        revenue = _money(values, "__revenue", "revenue") if values["__revenue"] else 0.0
+    known = base_spend is not None or base_sales is not None
+    cost = (base_spend or 0.0) + (base_sales or 0.0) if known and side.full_cost else None
+    avg_deal = _ratio(revenue, customers)
+    cac = _ratio(cost, customers)
+    roi = None if revenue is None or not cost else (revenue - cost) / cost
+    ltv = None if avg_deal is None else avg_deal * side.gross_margin
+    return {
+        "sales_cost": sales,
+        "revenue": revenue,
+        "avg_deal": avg_deal,
+        "roas": _ratio(revenue, base_spend),
+        "roi": roi,
+        "cac": cac,
+        "ltv_cac": _ratio(ltv, cac),
+        "cost": cost,
+        "revenue_sq": values["__revenue_sq"] if revenue is not None else None,
+    }
+
+
+def _money(values: dict[str, Any], key: str, what: str) -> float:
+    """A money sum in currency units, refused when a float cannot hold it to the cent."""
+    micros = values[key]
+    if abs(micros) >= EXACT_LIMIT:
+        msg = (
+            f"{what}: the sum {micros // MICROS:,} is beyond what funnel adds to the cent "
+            "(9e13 currency units). Check the amount column (a currency in minor units, or "
+            "amounts multiplied by a wrong factor?)."
+        )
+        raise InputError(msg)
+    return micros / MICROS
 
 
 def _spread(values: dict[str, Any], stage: str, name: str) -> Spread:

@@ -42,3 +42,35 @@ def overlap(a: tuple[float, float] | None, b: tuple[float, float] | None) -> boo
     if a is None or b is None:
         return True
     return a[0] <= b[1] and b[0] <= a[1]
+
+
+def ratio_interval(num: int, den: int, z: float = Z95) -> tuple[float, float] | None:
+    """An approximate 95% interval for a ratio of two Poisson counts (clicks per impression,
+    leads per click or visit), by the delta method on its logarithm: the log of the ratio
+    has variance about 1/num + 1/den. A zero numerator gets the upper bound z²/den."""
+    if den <= 0 or num < 0:
+        return None
+    if num == 0:
+        return 0.0, z * z / den
+    ratio, spread = num / den, z * math.sqrt(1 / num + 1 / den)
+    return ratio * math.exp(-spread), ratio * math.exp(spread)
+
+
+def revenue_interval(revenue: float, squares: float, z: float = Z95) -> tuple[float, float]:
+    """An approximate 95% interval for revenue as a compound-Poisson sum: deals arrive as a
+    Poisson count, each with its value, so the variance is the sum of squared values."""
+    half = z * math.sqrt(max(squares, 0.0))
+    return max(0.0, revenue - half), revenue + half
+
+
+def mean_interval(
+    total: float, squares: float, n: int, z: float = Z95
+) -> tuple[float, float] | None:
+    """An approximate 95% interval for a mean value (the average deal) from its sum and sum
+    of squares over ``n`` values; None below two values."""
+    if n < 2:
+        return None
+    mean = total / n
+    variance = max(squares - n * mean * mean, 0.0) / (n - 1)
+    half = z * math.sqrt(variance / n)
+    return mean - half, mean + half

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from funnelcli.catalogue import GROUP
 from funnelcli.findings import Example, Finding
 from funnelcli.model import Row, TargetResult
 
@@ -9,8 +10,11 @@ from funnelcli.model import Row, TargetResult
 def evaluate(targets: dict[str, dict[str, float]], row: Row) -> list[TargetResult]:
     results = []
     for key, bounds in targets.items():
-        stage, metric = key.split(".", 1)
-        value = getattr(row.stages[stage], metric)
+        if key in GROUP:
+            value = GROUP[key].value(row)
+        else:
+            stage, metric = key.split(".", 1)
+            value = getattr(row.stages[stage], metric)
         results += [TargetResult(key, op, limit, value) for op, limit in bounds.items()]
     return results
 

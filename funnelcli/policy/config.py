@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from funnelcli.catalogue import TARGET_METRICS
+from funnelcli.catalogue import GROUP_TARGETS, TARGET_METRICS
 from funnelcli.errors import ConfigError
 from funnelcli.findings import CATALOGUE
 from funnelcli.policy.presets import PRESETS, kinds, preset_for
@@ -49,6 +49,7 @@ class InputSpec(_Strict):
     keep_where: dict[str, str] = {}  # keep only rows whose columns all match
     defaults: dict[str, str] = {}  # values for columns the file lacks
     date_format: NonEmpty | list[NonEmpty] = []  # strptime formats tried before ISO 8601
+    kind: Literal["marketing", "sales"] = "marketing"  # spend only: sales cost (full CAC, ROI)
 
     @property
     def date_formats(self) -> list[str]:
@@ -59,6 +60,7 @@ class InputsSpec(_Strict):
     leads: InputSpec
     spend: InputSpec | list[InputSpec] | None = None  # several: e.g. Google Ads and Meta
     transitions: InputSpec | list[InputSpec] | None = None
+    traffic: InputSpec | list[InputSpec] | None = None  # visits from web analytics
 
     def spend_inputs(self) -> list[InputSpec]:
         if self.spend is None:
@@ -69,6 +71,11 @@ class InputsSpec(_Strict):
         if self.transitions is None:
             return []
         return self.transitions if isinstance(self.transitions, list) else [self.transitions]
+
+    def traffic_inputs(self) -> list[InputSpec]:
+        if self.traffic is None:
+            return []
+        return self.traffic if isinstance(self.traffic, list) else [self.traffic]
 
 
 class ChannelsSpec(_Strict):
@@ -107,6 +114,11 @@ class StageSpec(_Strict):
         return self.name or self.id
 
 
+class EconomicsSpec(_Strict):
+    # The share of revenue kept after the cost of what was sold: LTV:CAC uses it.
+    gross_margin: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+
 class QualitySpec(_Strict):
     severity: Severity | None = None
     max_count: Annotated[int, Field(ge=0)] | None = None
@@ -124,6 +136,7 @@ class Policy(_Strict):
     exits: list[NonEmpty] = []
     targets: dict[str, dict[Literal["gte", "lte", "gt", "lt"], float]] = {}
     quality: dict[str, QualitySpec] = {}
+    economics: EconomicsSpec = EconomicsSpec()
 
     _source: YamlSource | None = PrivateAttr(default=None)
 
@@ -275,6 +288,8 @@ def _cross_checks(policy: Policy) -> list[tuple[Key, str]]:
         *_check_transitions_needed(policy),
         *_check_targets(policy),
         *_check_quality(policy),
+        *_check_kinds(policy),
+        *_check_revenue(policy),
     ]
 
 
@@ -293,9 +308,13 @@ def input_specs(policy: Policy) -> list[tuple[Key, str, InputSpec]]:
     """Every input of the policy: (its key path, its kind, its spec)."""
     inputs = policy.inputs
     specs: list[tuple[Key, str, InputSpec]] = [(("inputs", "leads"), "leads", inputs.leads)]
-    for kind in ("spend", "transitions"):
+    for kind in ("spend", "transitions", "traffic"):
         many = isinstance(getattr(inputs, kind), list)
-        listed = inputs.spend_inputs() if kind == "spend" else inputs.transition_inputs()
+        listed = {
+            "spend": inputs.spend_inputs,
+            "transitions": inputs.transition_inputs,
+            "traffic": inputs.traffic_inputs,
+        }[kind]()
         for i, spec in enumerate(listed):
             specs.append((("inputs", kind, i) if many else ("inputs", kind), kind, spec))
     return specs
@@ -374,12 +393,47 @@ def _check_targets(policy: Policy) -> list[tuple[Key, str]]:
     problems: list[tuple[Key, str]] = []
     for key in policy.targets:
         stage, _, metric = key.partition(".")
-        if stage not in policy.stage_ids or metric not in TARGET_METRICS:
+        if key in GROUP_TARGETS or (stage in policy.stage_ids and metric in TARGET_METRICS):
+            continue
+        text = (
+            f"target '{key}' must be a report metric ({', '.join(GROUP_TARGETS)}) or "
+            f"<stage id>.<metric> with a stage of {', '.join(policy.stage_ids)} and a metric "
+            f"of {', '.join(TARGET_METRICS)}."
+        )
+        problems.append((("targets", key), text))
+    return problems
+
+
+def _check_kinds(policy: Policy) -> list[tuple[Key, str]]:
+    """``kind: sales`` says what a spend input's money is; elsewhere it means nothing."""
+    return [
+        ((*loc, "kind"), f"'kind' is for spend inputs only (marketing or sales), not {kind}.")
+        for loc, kind, spec in input_specs(policy)
+        if kind != "spend" and spec.kind != "marketing"
+    ]
+
+
+def _check_revenue(policy: Policy) -> list[tuple[Key, str]]:
+    """Revenue on a transitions input only from a closed-deals file of the last stage: a
+    history file repeats a deal's amount on every stage change, which would count it many
+    times over."""
+    last = policy.stage_ids[-1]
+    problems: list[tuple[Key, str]] = []
+    for loc, kind, spec in input_specs(policy):
+        if "revenue" not in spec.columns or kind == "leads":
+            continue
+        if kind == "transitions" and spec.stage == last:
+            continue
+        if kind == "transitions":
             text = (
-                f"target '{key}' must be <stage id>.<metric> with a stage of "
-                f"{', '.join(policy.stage_ids)} and a metric of {', '.join(TARGET_METRICS)}."
+                f"revenue is read from a closed-deals file of the last stage only (stage: "
+                f"{last}, one row per deal), never from a stage history, which repeats a "
+                f"deal's amount on every stage change. Map revenue on the leads input, or "
+                f"give this input stage: {last}."
             )
-            problems.append((("targets", key), text))
+        else:
+            text = f"revenue is read from the leads or a closed-deals input, not from {kind}."
+        problems.append(((*loc, "columns", "revenue"), text))
     return problems
 
 

@@ -42,6 +42,9 @@ class Preset:
     date_formats: tuple[str, ...] = ()  # strptime formats tried before ISO 8601
     date_order: dict[str, str] = field(default_factory=dict)  # separator → "dmy" / "mdy"
     currency_from_header: str | None = None  # canonical column whose header names the currency
+    # Leading lines starting with "#" are the export's notes, skipped; their "Start date:" and
+    # "End date:" give every row that range when the export has no date column (GA4).
+    comment_range: bool = False
 
 
 def _cols(**columns: str | tuple[str, ...]) -> dict[str, tuple[str, ...]]:
@@ -190,6 +193,32 @@ PRESETS: dict[str, dict[str, Preset]] = {
             skip_where={"Campaign name": r"^\s*Total"},
             defaults={"channel": "Meta Ads"},
             currency_from_header="amount",
+        ),
+    },
+    # Google Analytics 4, Reports → Acquisition → Traffic acquisition → Share → Download CSV:
+    # "#" lines above the header name the property and the date range. With "Date" added
+    # as a secondary dimension the rows are days (20260302); without it each row is the
+    # whole range, spread over its days. By default channel group, source / medium or
+    # source, whichever the report shows (channels.aliases maps them to the leads').
+    "ga4": {
+        "traffic": Preset(
+            columns=_cols(
+                date="Date",
+                channel=(
+                    "Session default channel group",
+                    "Session primary channel group (Default channel group)",
+                    "Session primary channel group (Default Channel Group)",
+                    "Session source / medium",
+                    "Session source",
+                    "First user default channel group",
+                    "First user primary channel group (Default Channel Group)",
+                ),
+                campaign=("Session campaign", "Session manual campaign name"),
+                visits="Sessions",
+            ),
+            comment_range=True,
+            skip_any=r"^\s*Grand total\s*$",
+            date_formats=("%Y%m%d",),
         ),
     },
 }

@@ -7,7 +7,7 @@ import io
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS, Metric, csv_column
+from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS, Metric, csv_column, has_data
 from funnelcli.model import Report, Row
 
 FORMULA_START = ("=", "+", "-", "@")
@@ -23,25 +23,36 @@ DAYS_PLACES = 9  # days: 9 decimals is below a millisecond
 
 
 def header(report: Report) -> list[str]:
-    """The columns: fixed by the policy's stages and the grouping (the catalogue's CSV
-    metrics); the first stage's rate, cost and days are undefined by definition and not
-    written."""
-    cols = [*report.group_by, *(m.name for m in GROUP_METRICS if m.csv)]
+    """The columns: fixed by the policy's stages, the grouping and what the inputs carry (the
+    catalogue's CSV metrics); the first stage's rate, cost and days are undefined by
+    definition and not written. The top-of-funnel and money columns come last, when the
+    inputs have their data, so the leading columns stay where they always were."""
+    first, last = _group_metrics(report)
+    cols = [*report.group_by, *(m.name for m in first)]
     for i, (stage, _) in enumerate(report.stages):
         metrics = [m for m in STAGE_METRICS if m.csv and (i or m.name == "count")]
         cols += [csv_column(stage, m) for m in metrics]
-    return cols
+    return cols + [m.name for m in last]
 
 
 def cells(report: Report, row: Row, *, total: bool = False) -> list[Any]:
     group = ["TOTAL", *[""] * (len(report.group_by) - 1)] if total else list(row.group.values())
     minor = MINOR_UNITS.get(report.currency.upper(), 2)
-    out: list[Any] = [*group]
-    out += [_written(m, m.value(row), minor) for m in GROUP_METRICS if m.csv]
+    first, last = _group_metrics(report)
+    out: list[Any] = [_written(m, m.value(row), minor) for m in first]
     for i, (stage, _) in enumerate(report.stages):
         metrics = [m for m in STAGE_METRICS if m.csv and (i or m.name == "count")]
         out += [_written(m, m.value(row.stages[stage]), minor) for m in metrics]
-    return [safe_cell(c) for c in out]
+    out += [_written(m, m.value(row), minor) for m in last]
+    # Only text is guarded against spreadsheet formulas: a number such as -12.50 (a negative
+    # ROI or spend) is a number, and a quote would turn it into text.
+    return [safe_cell(c) for c in group] + ["" if c is None else c for c in out]
+
+
+def _group_metrics(report: Report) -> tuple[list[Metric], list[Metric]]:
+    """The row metrics written before the stages (leads, spend, CPL) and after them."""
+    written = [m for m in GROUP_METRICS if m.csv and has_data(m, report.features)]
+    return [m for m in written if not m.needs], [m for m in written if m.needs]
 
 
 def _written(metric: Metric, value: Any, minor: int) -> Any:
@@ -51,6 +62,8 @@ def _written(metric: Metric, value: Any, minor: int) -> Any:
         return value
     if metric.unit == "money":
         return decimal(value, minor) if metric.total else decimal(value, RATIO_PLACES)
+    if metric.unit in ("ratio", "percent"):  # money ratios: ROAS, ROI, LTV:CAC
+        return decimal(value, RATIO_PLACES)
     places = RATE_PLACES if metric.unit == "rate" else DAYS_PLACES
     return decimal(value, places, trim=True)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from funnelcli.catalogue import Metric
+
 NULL = "—"
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "BRL": "R$"}
 
@@ -46,3 +48,32 @@ def window(since: dt.date | None, until: dt.date | None) -> str:
     if since is None and until is None:
         return "all dates"
     return f"{since or '…'} → {until or '…'}"
+
+
+def multiple(value: float | None) -> str:
+    """A money ratio as a multiple: ROAS 3.40×."""
+    return NULL if value is None else f"{value:,.2f}×"
+
+
+def metric(m: Metric, value: Any, currency: str) -> str:
+    """Any catalogue metric's value as the tables show it, by its unit."""
+    if m.unit == "money":
+        return money(value, currency)
+    if m.unit in ("rate", "percent"):
+        return pct(value)
+    if m.unit == "ratio":
+        return multiple(value)
+    if m.unit == "days":
+        return days(value)
+    return count(value)
+
+
+def threshold(m: Metric, value: float, currency: str) -> str:
+    """A target's threshold in the metric's own terms: ≥30%, ≤$500, ≥3×."""
+    if m.unit in ("rate", "percent"):
+        return f"{value:.0%}"
+    if m.unit == "money":
+        return money(value, currency).removesuffix(".00")
+    if m.unit == "ratio":
+        return f"{value:g}×"
+    return f"{value:,g}"

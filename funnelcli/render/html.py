@@ -61,7 +61,7 @@ def render(report: Report) -> str:
         )
     parts.append('<h2 style="font-size:17px">Funnel</h2>')
     parts += _funnel_chart(report)
-    parts.append(_table(overview_columns(report), overview(report), 1))
+    parts.append(_table(overview_columns(report), [line.cells for line in overview(report)], 1))
     parts += _trend_charts(report)
     for section in details(report):
         parts.append(f'<h2 style="font-size:17px">{e(section.title)}</h2>')

@@ -36,7 +36,7 @@ def _esc(text: str) -> str:
 
 
 def _section(section: Section) -> list[str]:
-    last = [Cell(f"**{c.text}**", c.tone) for c in section.rows[-1]]
+    last = [Cell(f"**{c.text}**" if c.text else "", c.tone) for c in section.rows[-1]]
     rows = [*section.rows[:-1], last]
     return ["", f"### {section.title}", "", *_table(section.columns, rows, section.numeric_from)]
 
@@ -54,7 +54,7 @@ def render(report: Report) -> str:
         lines += [f"- {line}" for line in needs]
     lines += ["", "### Funnel", ""]
     columns = overview_columns(report)
-    lines += _table(columns, overview(report), numeric_from=1)
+    lines += _table(columns, [line.cells for line in overview(report)], numeric_from=1)
     for section in details(report):
         lines += _section(section)
     if notes(report):

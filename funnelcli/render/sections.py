@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from funnelcli.catalogue import STAGE
+from funnelcli.catalogue import (
+    CLICKS,
+    GROUP,
+    IMPRESSIONS,
+    MONEY,
+    REVENUE,
+    VISITS,
+    has_data,
+    metric_of,
+)
 from funnelcli.model import Change, Report, Row, TargetResult, Trend
 from funnelcli.render import fmt
 
@@ -23,6 +32,15 @@ SHORT = 12
 class Cell:
     text: str
     tone: str | None = None  # better | worse | unclear | same | met | missed | None
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the funnel overview; ``share`` of the entry stage draws its bar (None: a
+    line in other units — impressions, clicks, visits above the leads, revenue below)."""
+
+    cells: list[Cell]
+    share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +72,8 @@ def change_text(change: Change | None, kind: str) -> str:
         return "="
     arrow = "▲" if change.abs > 0 else "▼"
     if kind == "rate":
-        return f"{arrow}{abs(change.abs) * 100:.1f}pt"
+        points = abs(change.abs) * 100
+        return f"{arrow}{points:.1f}pt" if points >= 0.05 else f"{arrow}{points:.2f}pt"
     if change.rel is None:
         return f"{arrow}new"
     return f"{arrow}{abs(change.rel) * 100:.0f}%"
@@ -107,12 +126,16 @@ def changes(report: Report) -> Section | None:
     if report.compare is None:
         return None
     later = report.stages[1:]
-    cols = [group_header(report), "leads", "spend", "CPL", *[f"{short(*s)} rate" for s in later]]
+    # The ratios a reader acts on, when the inputs carry them: CTR, ROAS, CAC.
+    money = [GROUP[n] for n in ("ctr", "roas", "cac") if has_data(GROUP[n], report.features)]
+    cols = [group_header(report), "leads", "spend", "CPL", *(m.label for m in money)]
+    cols += [f"{short(*s)} rate" for s in later]
 
     def cells(row: Row) -> list[Cell]:
         if row.previous is None:
             return [Cell("new"), *[Cell("") for _ in cols[2:]]]
         keys = [("leads", "count"), ("spend", "money"), ("cpl", "money")]
+        keys += [(m.name, "rate" if m.unit == "rate" else "money") for m in money]
         keys += [(f"{s}.rate", "rate") for s, _ in later]
         out = []
         for key, kind in keys:
@@ -122,6 +145,46 @@ def changes(report: Report) -> Section | None:
 
     other = fmt.window(report.compare.since, report.compare.until)
     title = f"Change vs {report.compare.mode} window ({other}); rates in percentage points"
+    return Section(title, cols, _rows(report, cells), 1)
+
+
+# The metrics of the two money tables, in the order they are read.
+TOP_OF_FUNNEL = ("impressions", "clicks", "ctr", "cpc", "click_to_lead", "visits", "visit_to_lead")
+MONEY_TABLE = ("spend", "sales_cost", "revenue", "avg_deal", "roas", "roi", "cac", "ltv_cac")
+
+
+def top_of_funnel(report: Report) -> Section | None:
+    """Impressions, clicks and visits per group and what they turned into; only the columns
+    whose data the inputs carry, and no table when none does."""
+    return _metric_table(report, "Top of funnel", TOP_OF_FUNNEL)
+
+
+def money(report: Report) -> Section | None:
+    """Spend against revenue: ROAS, ROI, full CAC and LTV:CAC, when there is revenue or sales
+    cost (without either, cost per stage in "Volume & cost" already says it all)."""
+    if MONEY not in report.features:
+        return None
+    title = "Money"
+    if report.maturity_cutoff is not None and not report.immature_included:
+        title += " (of the mature leads, as the stage costs)"
+    return _metric_table(report, title, MONEY_TABLE)
+
+
+def _metric_table(report: Report, title: str, names: tuple[str, ...]) -> Section | None:
+    rows = [*report.rows, report.total]
+    # A column that is empty in every row (ROAS with no spend at all) says nothing.
+    metrics = [
+        GROUP[n]
+        for n in names
+        if has_data(GROUP[n], report.features) and any(GROUP[n].value(r) is not None for r in rows)
+    ]
+    if not metrics or all(m.name == "spend" for m in metrics):
+        return None
+    cols = [group_header(report), *(m.label for m in metrics)]
+
+    def cells(row: Row) -> list[Cell]:
+        return [Cell(fmt.metric(m, m.value(row), report.currency)) for m in metrics]
+
     return Section(title, cols, _rows(report, cells), 1)
 
 
@@ -166,12 +229,15 @@ def overview_columns(report: Report) -> list[str]:
     return cols
 
 
-def overview(report: Report) -> list[list[Cell]]:
+def overview(report: Report) -> list[Line]:
     """The total funnel, one line per stage: name, count, step rate, from lead, cost, days,
-    then the change of the step rate (or lead count) and the stage's targets when present."""
+    then the change of the step rate (or lead count) and the stage's targets when present.
+    Above the leads, the ad and web figures the inputs carry (impressions, clicks with CTR
+    and CPC, visits); below the last stage, the revenue with the full CAC."""
     total, c = report.total, report.currency
     entry = report.stages[0][0]
-    out = []
+    placed = _target_rows(report)
+    out = _above_leads(report, placed)
     for s, name in report.stages:
         m = total.stages[s]
         d = m.days_from_lead
@@ -179,32 +245,105 @@ def overview(report: Report) -> list[list[Cell]]:
         cells = [
             Cell(short(s, name)),
             Cell(fmt.count(m.count)),
-            Cell("" if first else _rate(total, s, with_count=False)),
+            Cell(_lead_step(report) if first else _rate(total, s, with_count=False)),
             Cell(fmt.pct(1.0 if m.count else None) if first else fmt.pct(m.rate_from_lead)),
             Cell(fmt.money(m.cost_per, c)),
             Cell("" if first else fmt.days(d.median if d else None)),
         ]
-        if report.compare:
-            key, kind = ("leads", "count") if first else (f"{s}.rate", "rate")
-            change = total.changes.get(key) if total.changes else None
-            cells.append(Cell(change_text(change, kind), change.verdict if change else None))
-        if report.targets:
-            cells.append(_targets_cell([t for t in report.targets if t.key.startswith(f"{s}.")]))
-        out.append(cells)
+        key, kind = ("leads", "count") if first else (f"{s}.rate", "rate")
+        cells += _extra_cells(report, key, kind, placed.get(s, []))
+        base = total.stages[entry].count
+        out.append(Line(cells, min(1.0, m.count / base) if base else 0.0))
+    if has_data(GROUP["revenue"], report.features):
+        cells = [Cell("Revenue"), Cell(fmt.money(total.revenue, c)), Cell(""), Cell("")]
+        cells += [Cell(fmt.money(total.cac, c)), Cell("")]
+        out.append(Line(cells + _extra_cells(report, "revenue", "money", placed.get(REVENUE, []))))
     return out
 
 
-def _targets_cell(targets: list[TargetResult]) -> Cell:
+def _above_leads(report: Report, placed: dict[str, list[TargetResult]]) -> list[Line]:
+    total, c, features = report.total, report.currency, report.features
+    lines = []
+    if IMPRESSIONS in features:
+        cells = [Cell("Impressions"), Cell(fmt.count(total.impressions)), *_blank(4)]
+        lines.append(Line(cells + _extra_cells(report, "impressions", "count", [])))
+    if CLICKS in features:
+        ctr = fmt.pct(total.ctr) if IMPRESSIONS in features else ""
+        cells = [Cell("Clicks"), Cell(fmt.count(total.clicks)), Cell(ctr), Cell("")]
+        cells += [Cell(fmt.money(total.cpc, c)), Cell("")]
+        lines.append(Line(cells + _extra_cells(report, "clicks", "count", placed.get(CLICKS, []))))
+    if VISITS in features:
+        cells = [Cell("Visits"), Cell(fmt.count(total.visits)), *_blank(4)]
+        lines.append(Line(cells + _extra_cells(report, "visits", "count", placed.get(VISITS, []))))
+    return lines
+
+
+def _lead_step(report: Report) -> str:
+    """The entry stage's step: from the visits, else the clicks, when the inputs have them."""
+    if VISITS in report.features:
+        return fmt.pct(report.total.visit_to_lead)
+    if CLICKS in report.features:
+        return fmt.pct(report.total.click_to_lead)
+    return ""
+
+
+def _blank(n: int) -> list[Cell]:
+    return [Cell("") for _ in range(n)]
+
+
+def _extra_cells(report: Report, key: str, kind: str, targets: list[TargetResult]) -> list[Cell]:
+    """The comparison and target columns of an overview line, when the report has them."""
+    cells = []
+    if report.compare:
+        change = report.total.changes.get(key) if report.total.changes else None
+        cells.append(Cell(change_text(change, kind), change.verdict if change else None))
+    if report.targets:
+        cells.append(_targets_cell(targets, report.currency))
+    return cells
+
+
+# The overview line a report-wide target is shown on (the others: the entry stage's).
+TARGET_LINE = {
+    "ctr": CLICKS,
+    "cpc": CLICKS,
+    "click_to_lead": CLICKS,
+    "visit_to_lead": VISITS,
+    "roas": REVENUE,
+    "roi": REVENUE,
+    "cac": REVENUE,
+    "ltv_cac": REVENUE,
+}
+
+
+def _target_rows(report: Report) -> dict[str, list[TargetResult]]:
+    """Each target by the overview line it belongs to (a stage id, or an extra line)."""
+    entry = report.stages[0][0]
+    lines = {entry, *report.features}
+    placed: dict[str, list[TargetResult]] = {}
+    for t in report.targets:
+        line = t.key.split(".", 1)[0] if "." in t.key else TARGET_LINE.get(t.key, entry)
+        placed.setdefault(line if line in lines or "." in t.key else entry, []).append(t)
+    return placed
+
+
+def _targets_cell(targets: list[TargetResult], currency: str) -> Cell:
     if not targets:
         return Cell("")
-    parts = [f"{'✓' if t.met else '✗'} {_metric_label(t)}" for t in targets]
+    parts = [f"{'✓' if t.met else '✗'} {_metric_label(t, currency)}" for t in targets]
     return Cell(", ".join(parts), "met" if all(t.met for t in targets) else "missed")
 
 
-def _metric_label(t: TargetResult) -> str:
-    metric = t.key.split(".", 1)[1]
-    value = f"{t.threshold:.0%}" if metric.startswith("rate") else f"{t.threshold:,g}"
-    return f"{STAGE[metric].label} {t.symbol}{value}"
+def _target_text(t: TargetResult, currency: str) -> str:
+    """``ROAS = 1.90× (target ≥ 2×)``: the value and the target in the metric's terms."""
+    metric = metric_of(t.key)
+    name = t.key if "." in t.key else metric.label
+    shown = fmt.metric(metric, t.value, currency)
+    return f"{name} = {shown} (target {t.symbol} {fmt.threshold(metric, t.threshold, currency)})"
+
+
+def _metric_label(t: TargetResult, currency: str) -> str:
+    metric = metric_of(t.key)
+    return f"{metric.label} {t.symbol}{fmt.threshold(metric, t.threshold, currency)}"
 
 
 def cohort_base(report: Report) -> str | None:
@@ -237,10 +376,32 @@ def headline(report: Report) -> str:
         f"(CPL {fmt.money(total.cpl, c)}); {fmt.count(final.count)} reached {last_name} "
         f"({fmt.pct(final.rate_from_lead)} {of}, {fmt.money(final.cost_per, c)} each)."
     )
+    text += _money_headline(report)
     if report.compare and total.changes:
         text += " Against " + fmt.window(report.compare.since, report.compare.until) + ": "
         text += f"leads {_signed(total.changes['leads'])}, CPL {_signed(total.changes['cpl'])}"
         text += f", {last_name} {_signed(total.changes[f'{last_id}.count'])}."
+    return text
+
+
+def _money_headline(report: Report) -> str:
+    """The ad funnel and the money in a sentence each, when the inputs carry them:
+    "12,000 clicks (CTR 2.1%, CPC $1.20). Revenue $1.2M: ROAS 3.4×, CAC $1,980."."""
+    total, c, features = report.total, report.currency, report.features
+    text = ""
+    if CLICKS in features:
+        parts = [f"CTR {fmt.pct(total.ctr)}"] if IMPRESSIONS in features else []
+        parts.append(f"CPC {fmt.money(total.cpc, c)}")
+        text += f" {fmt.count(total.clicks)} clicks ({', '.join(parts)})."
+    if VISITS in features:
+        text += f" {fmt.count(total.visits)} visits ({fmt.pct(total.visit_to_lead)} became leads)."
+    if REVENUE in features:
+        parts = [f"ROAS {fmt.multiple(total.roas)}", f"CAC {fmt.money(total.cac, c)}"]
+        if total.ltv_cac is not None:
+            parts.append(f"LTV:CAC {fmt.multiple(total.ltv_cac)}")
+        text += f" Revenue {fmt.money(total.revenue, c)}: {', '.join(parts)}."
+    elif MONEY in features:
+        text += f" Full CAC {fmt.money(total.cac, c)} with sales cost."
     return text
 
 
@@ -254,7 +415,9 @@ def _signed(change: Change) -> str:
 def attention(report: Report) -> list[str]:
     """The "needs attention" block: missed targets, the bottleneck, worsening trends."""
     lines = [
-        f"Missed target: {t.text}" for t in report.targets if not t.met and t.value is not None
+        f"Missed target: {_target_text(t, report.currency)}"
+        for t in report.targets
+        if not t.met and t.value is not None
     ]
     unknown = [t.key for t in report.targets if t.value is None]
     if unknown:
@@ -283,7 +446,8 @@ def trend_text(trend: Trend, report: Report) -> str:
     stage, _, metric = trend.metric.partition(".")
     names = dict(report.stages)
     if not metric:
-        label, values = "CPL", [fmt.money(v, report.currency) for v in trend.values]
+        m = GROUP[trend.metric]
+        label, values = m.label, [fmt.metric(m, v, report.currency) for v in trend.values]
     elif metric == "rate":
         label, values = f"{names[stage]} step rate", [fmt.pct(v) for v in trend.values]
     else:
@@ -326,5 +490,12 @@ def notes(report: Report) -> list[str]:
 
 def details(report: Report) -> list[Section]:
     """The per-group tables every human format shows, in order (change only when compared)."""
-    found = [volume(report), conversion(report), changes(report), timing(report)]
+    found = [
+        volume(report),
+        top_of_funnel(report),
+        conversion(report),
+        money(report),
+        changes(report),
+        timing(report),
+    ]
     return [s for s in found if s is not None]

@@ -106,12 +106,11 @@ def _overview(report: Report) -> Fitted:
     table.add_column("", no_wrap=True)
     for name in columns[1:]:
         table.add_column(name, justify="left" if name == "target" else "right", no_wrap=True)
-    total = report.total
-    entry = total.stages[report.stages[0][0]].count
-    for (stage, _), cells in zip(report.stages, overview(report), strict=True):
-        share = min(1.0, total.stages[stage].count / entry) if entry else 0.0
-        width = NARROW_BAR if report.compare or report.targets else BAR_WIDTH
-        table.add_row(_cell(cells[0]), _bar(share, width), *[_cell(c) for c in cells[1:]])
+    width = NARROW_BAR if report.compare or report.targets else BAR_WIDTH
+    for line in overview(report):
+        cells = line.cells
+        bar = Text("") if line.share is None else _bar(line.share, width)
+        table.add_row(_cell(cells[0]), bar, *[_cell(c) for c in cells[1:]])
     return Fitted(table, keep=2)
 
 
