@@ -8,7 +8,13 @@ from pathlib import Path
 
 from funnelcli.errors import ExistsError, UsageError
 from funnelcli.output import write_text
-from funnelcli.policy.presets import SPEND_STARTERS, crm_presets, spend_presets
+from funnelcli.policy.presets import (
+    SPEND_STARTERS,
+    TRAFFIC_STARTERS,
+    crm_presets,
+    spend_presets,
+    traffic_presets,
+)
 from funnelcli.schemas import schema
 
 FILENAME = "funnel.yaml"
@@ -16,6 +22,7 @@ SCHEMA_FILE = "funnel.schema.json"
 # Derived from the presets (policy/presets.py), the one place a preset is declared.
 CRM_PRESETS = crm_presets()
 SPEND_PRESETS = {name: SPEND_STARTERS[name] for name in spend_presets()}
+TRAFFIC_PRESETS = {name: TRAFFIC_STARTERS[name] for name in traffic_presets()}
 GENERIC_SPEND = (
     "  spend:                          # omit for no costs; impressions, clicks optional\n"
     "    path: {data_dir}/spend.csv\n"
@@ -36,19 +43,23 @@ def starter_text(data_dir: str = "data", presets: tuple[str, ...] = ()) -> str:
         raise UsageError(problem)
     crm = [p for p in presets if p in CRM_PRESETS]
     spend = [p for p in presets if p in SPEND_PRESETS]
-    # Every starter has a {spend} slot: the generic one fills it with a plain spend file,
-    # a CRM's with a commented hint, either with the chosen ad platforms' exports.
+    traffic = [p for p in presets if p in TRAFFIC_PRESETS]
+    # Every starter has a {spend} slot: the generic one fills it with a plain spend file
+    # (and the sample's traffic), a CRM's with a commented hint, either with the chosen ad
+    # platforms' exports, then the chosen web-analytics export.
     template = _read(f"starters/{crm[0]}.yaml") if crm else _read("starter.yaml")
-    default = None if crm else GENERIC_SPEND
-    text = template.replace("{spend}", _spend_block(spend, default))
+    default = None if crm or traffic else GENERIC_SPEND
+    block = _spend_block(spend, default) + _traffic_block(traffic)
+    text = template.replace("{spend}", block)
     return text.replace("{data_dir}", data_dir)
 
 
 def preset_problem(presets: tuple[str, ...]) -> str | None:
     """What is wrong with a choice of presets (an unknown name, two CRM exports), if any."""
-    unknown = [p for p in presets if p not in CRM_PRESETS and p not in SPEND_PRESETS]
+    known = {*CRM_PRESETS, *SPEND_PRESETS, *TRAFFIC_PRESETS}
+    unknown = [p for p in presets if p not in known]
     if unknown:
-        names = ", ".join([*CRM_PRESETS, *SPEND_PRESETS])
+        names = ", ".join([*CRM_PRESETS, *SPEND_PRESETS, *TRAFFIC_PRESETS])
         return f"{unknown[0]!r} is not a preset; choose from {names}."
     crm = [p for p in presets if p in CRM_PRESETS]
     if len(crm) > 1:
@@ -66,6 +77,18 @@ def _spend_block(presets: list[str], default: str | None = None) -> str:
         lines.append(f"    - path: {{data_dir}}/{path}")
         lines.append(f"      preset: {name}  # {columns}")
     return "\n".join(lines) + "\n"
+
+
+def _traffic_block(presets: list[str]) -> str:
+    if not presets:
+        return ""
+    path, columns = TRAFFIC_PRESETS[presets[0]]
+    return (
+        f"  traffic:                        # visits: {columns}\n"
+        f"    path: {{data_dir}}/{path}\n"
+        f"    preset: {presets[0]}\n"
+        "    # map its channels to the leads' in channels.aliases (GA4: Organic Search, Direct…)\n"
+    )
 
 
 def _read(name: str) -> str:

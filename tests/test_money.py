@@ -361,3 +361,13 @@ def test_ga4_traffic_export_with_and_without_a_date_dimension(tmp_path: Path) ->
     p.write("ga4.csv", daily + "Organic Search,20260309,30\n")
     assert by_channel(report(p))["organic"]["visits"] == 100
     assert by_channel(report(p))["organic"]["visit_to_lead"] == pytest.approx(0.02)
+
+
+def test_init_offers_the_ga4_traffic_preset(tmp_path: Path) -> None:
+    run = invoke("init", tmp_path, "--preset", "hubspot,google_ads,ga4")
+    assert run.exit_code == 0, run.stderr
+    text = (tmp_path / "funnel.yaml").read_text()
+    assert "  traffic:" in text and "    preset: ga4\n" in text
+    assert "data/ga4-traffic-acquisition.csv" in text
+    wrong = invoke("init", tmp_path / "x", "--preset", "ga5")
+    assert wrong.exit_code == 2 and "ga4" in wrong.stderr

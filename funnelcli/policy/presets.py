@@ -234,11 +234,20 @@ SPEND_STARTERS: dict[str, tuple[str, str]] = {
     ),
     "meta": ("meta-ads.csv", "Day or Reporting starts/ends, Campaign name, Amount spent (XXX)"),
 }
+# The same for a web-analytics export, which fills the traffic input.
+TRAFFIC_STARTERS: dict[str, tuple[str, str]] = {
+    "ga4": ("ga4-traffic-acquisition.csv", "channel group or source / medium, Sessions"),
+}
 
 
 def crm_presets() -> tuple[str, ...]:
     """The presets that read a CRM's leads (each has a starter policy)."""
     return tuple(name for name, layouts in PRESETS.items() if "leads" in layouts)
+
+
+def traffic_presets() -> tuple[str, ...]:
+    """The presets that read a web-analytics export's visits."""
+    return tuple(name for name, layouts in PRESETS.items() if list(layouts) == ["traffic"])
 
 
 def spend_presets() -> tuple[str, ...]:
