@@ -28,6 +28,7 @@ READING = {
     "transitions.unknown_stage", "transitions.bad_entered_at", "transitions.before_created",
     "input.detected", "input.empty", "input.after_as_of", "input.control_chars",
     "input.header_names", "traffic.bad_date", "traffic.bad_visits", "revenue.bad_amount",
+    "revenue.mixed_currency",
 }  # fmt: skip
 
 
@@ -154,6 +155,11 @@ _CHECKS = [
         "revenue.bad_amount",
         "error",
         "{n} revenue values in {file} are unreadable amounts; those deals count no revenue.",
+    ),
+    _c(
+        "revenue.mixed_currency",
+        "error",
+        "{n} revenue values in {file} are not in {currency}; excluded.",
     ),
     _c(
         "transitions.unknown_lead",

@@ -371,3 +371,31 @@ def test_init_offers_the_ga4_traffic_preset(tmp_path: Path) -> None:
     assert "data/ga4-traffic-acquisition.csv" in text
     wrong = invoke("init", tmp_path / "x", "--preset", "ga5")
     assert wrong.exit_code == 2 and "ga4" in wrong.stderr
+
+
+def test_revenue_in_another_currency_is_left_out_and_named(tmp_path: Path) -> None:
+    """A Pipedrive deals export: "Deal - Value" in each deal's own "Deal - Currency"."""
+    p = Project(tmp_path)
+    p.policy(
+        "version: 1\ncurrency: USD\ninputs:\n  leads: {path: deals.csv, preset: pipedrive}\n"
+        "  transitions: {path: deals.csv, preset: pipedrive}\n"
+        "stages:\n  - {id: lead, name: Lead In}\n  - {id: won, name: Won}\n"
+    )
+    p.write(
+        "deals.csv",
+        '"Deal - ID","Deal - Stage","Deal - Deal created","Deal - Last stage change",'
+        '"Deal - Source channel","Deal - Value","Deal - Currency"\n'
+        '1,Won,2026-03-02 09:00:00,2026-03-09 09:00:00,Paid search,"1,500",USD\n'
+        "2,Won,2026-03-03 09:00:00,2026-03-10 09:00:00,Paid search,900,EUR\n"
+        "3,Lead In,2026-03-04 09:00:00,,Paid search,700,USD\n",
+    )
+    run = invoke("report", "-c", p.config, "-f", "json", "-q", "--as-of", "2026-03-31")
+    assert run.exit_code == 0, run.stderr
+    report = run.json()
+    # Deal 1 counts; deal 2 is in euros (left out, not added as dollars); deal 3 is open.
+    assert (report["total"]["stages"]["won"]["count"], report["total"]["revenue"]) == (2, 1500.0)
+    warning = next(w for w in report["warnings"] if w["code"] == "revenue.mixed_currency")
+    assert warning["examples"] == [{"file": "deals.csv", "row": 2, "value": "EUR"}]
+    assert "not in USD; excluded" in warning["message"]
+    strict = invoke("report", "-c", p.config, "-q", "--as-of", "2026-03-31", "--strict")
+    assert strict.exit_code == 3

@@ -169,7 +169,7 @@ def test_init_preset_errors_and_starters_are_valid(tmp_path: Path) -> None:
     run = invoke("init", tmp_path / "x", "--preset", "zoho")
     assert run.exit_code == 2
     assert (
-        "--preset 'zoho' is not a preset; choose from hubspot, salesforce, salesforce_opportunity, pipedrive, google_ads, meta."
+        "--preset 'zoho' is not a preset; choose from hubspot, salesforce, salesforce_opportunity, pipedrive, google_ads, meta, ga4."
         in run.stderr
     )
     assert not (tmp_path / "x").exists()

@@ -35,6 +35,7 @@ RAW_CREATED = "__raw_created_at"
 NO_CHANNEL = "__no_channel"
 RAW_CHANNEL = "__raw_channel"
 RAW_CAMPAIGN = "__raw_campaign"
+OTHER_CURRENCY = "__revenue_other_currency"
 
 
 def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -> Loaded:
@@ -70,7 +71,7 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
     columns = _columns(policy, schema, extras, few)
     if "revenue" in schema:
         decimal = decimal_mark(opened, spec, "revenue")
-        columns += revenue_columns(pl.col("revenue"), schema["revenue"], decimal)
+        columns += revenue_columns(schema, decimal, policy.currency)
     query = parse.with_timestamps(
         frame.select(columns),
         stamps,
@@ -98,8 +99,8 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
         loaded.frame = loaded.frame.with_columns(email)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
     if RAW_REVENUE in loaded.frame.columns:
-        loaded.findings += keep_findings(bad_revenue(loaded.frame))
-        loaded.frame = loaded.frame.drop(RAW_REVENUE)
+        loaded.findings += bad_revenue(loaded.frame, policy.currency)
+        loaded.frame = loaded.frame.drop(RAW_REVENUE, OTHER_CURRENCY)
     if "email" not in extras and "email" in loaded.frame.columns:
         # Checked above; only a rule or --by that names it needs the column from here on.
         loaded.frame = loaded.frame.drop("email")
@@ -194,18 +195,36 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str], few: set[str])
     return exprs
 
 
-def revenue_columns(cell: pl.Expr, dtype: pl.DataType, decimal: str) -> list[pl.Expr]:
-    """A revenue cell as micro-units (the amount grammar of spend) and as written."""
+def revenue_columns(schema: pl.Schema, decimal: str, currency: str) -> list[pl.Expr]:
+    """A revenue cell as micro-units (the amount grammar of spend) and as written. With a
+    ``revenue_currency`` column (Pipedrive's deal currency, Salesforce's amount currency),
+    a value in another currency than the policy's counts no revenue: it is flagged, never
+    added to the others as if it were the same money."""
+    cell = pl.col("revenue")
+    micros = parse.amount_micros(cell, schema["revenue"], decimal)
+    other, code = pl.lit(False), pl.lit(None, pl.String)
+    if "revenue_currency" in schema:
+        code = parse.blank_to_null(pl.col("revenue_currency").cast(pl.String)).str.strip_chars()
+        other = (code.str.to_uppercase() != currency.upper()).fill_null(False)
     return [
-        parse.amount_micros(cell, dtype, decimal).alias(REVENUE),
+        pl.when(~other).then(micros).alias(REVENUE),
+        pl.when(other).then(code).alias(OTHER_CURRENCY),
         cell.cast(pl.String).alias(RAW_REVENUE),
     ]
 
 
-def bad_revenue(frame: pl.DataFrame) -> Finding | None:
-    """``revenue.bad_amount``: a revenue cell that is there but not an amount."""
-    bad = pl.col(REVENUE).is_null() & parse.blank_to_null(pl.col(RAW_REVENUE)).is_not_null()
-    return flagged(frame, "revenue.bad_amount", bad, pl.col(RAW_REVENUE), total=frame.height)
+def bad_revenue(frame: pl.DataFrame, currency: str) -> list[Finding]:
+    """``revenue.bad_amount`` (a cell that is there but not an amount) and
+    ``revenue.mixed_currency`` (a value in another currency, left out)."""
+    other = pl.col(OTHER_CURRENCY).is_not_null()
+    bad = (
+        pl.col(REVENUE).is_null() & parse.blank_to_null(pl.col(RAW_REVENUE)).is_not_null() & ~other
+    )
+    context = {"currency": currency}
+    return keep_findings(
+        flagged(frame, "revenue.bad_amount", bad, pl.col(RAW_REVENUE), total=frame.height),
+        flagged(frame, "revenue.mixed_currency", other, pl.col(OTHER_CURRENCY), context=context),
+    )
 
 
 def _normalised(raw: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:

@@ -9,7 +9,13 @@ import polars as pl
 from funnelcli.columns import EXIT, RAW_REVENUE, REVENUE
 from funnelcli.findings import Finding
 from funnelcli.inputs import parse
-from funnelcli.inputs.leads import bad_revenue, date_col, raw_date_col, revenue_columns
+from funnelcli.inputs.leads import (
+    OTHER_CURRENCY,
+    bad_revenue,
+    date_col,
+    raw_date_col,
+    revenue_columns,
+)
 from funnelcli.inputs.load import (
     FILE,
     TRANSITIONS_REQUIRED,
@@ -83,7 +89,7 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     revenue = []
     if deals:
         decimal = decimal_mark(opened, spec, "revenue")
-        revenue = revenue_columns(pl.col("revenue"), schema["revenue"], decimal)
+        revenue = revenue_columns(schema, decimal, policy.currency)
     query = frame.select(
         pl.col(ROW),
         pl.col(MAYBE_SHORT),
@@ -109,8 +115,8 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     loaded = _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
     loaded.findings += reading_findings(opened) + later
     if deals:
-        loaded.findings += keep_findings(bad_revenue(loaded.frame))
-        loaded.frame = loaded.frame.drop(RAW_REVENUE)
+        loaded.findings += bad_revenue(loaded.frame, policy.currency)
+        loaded.frame = loaded.frame.drop(RAW_REVENUE, OTHER_CURRENCY)
     return loaded
 
 
