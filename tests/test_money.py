@@ -399,3 +399,21 @@ def test_revenue_in_another_currency_is_left_out_and_named(tmp_path: Path) -> No
     assert "not in USD; excluded" in warning["message"]
     strict = invoke("report", "-c", p.config, "-q", "--as-of", "2026-03-31", "--strict")
     assert strict.exit_code == 3
+
+
+def test_visits_split_by_campaign_only_when_the_traffic_has_campaigns(shop: Project) -> None:
+    rep = report(shop, "--by", "campaign")
+    # A traffic export by channel alone: its visits are not the campaign-less leads'.
+    assert {r["group"]["campaign"]: r["visits"] for r in rep["rows"]} == {
+        "brand": None,
+        "generic": None,
+        None: None,
+    }
+    assert rep["total"]["visits"] == 250
+    shop.write(
+        "traffic.csv",
+        "date,channel,campaign,visits\n2026-03-01,paid_search,Brand,40\n2026-03-02,organic,,9\n",
+    )
+    rows = {r["group"]["campaign"]: r for r in report(shop, "--by", "campaign")["rows"]}
+    assert (rows["brand"]["visits"], rows[None]["visits"]) == (40, 9)
+    assert rows["brand"]["visit_to_lead"] == pytest.approx(2 / 40)

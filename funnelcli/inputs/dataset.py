@@ -37,6 +37,7 @@ class Dataset:
     lead_columns: list[str]  # every column of the leads file (canonical names)
     sales: pl.DataFrame | None = None  # sales cost rows (kind: sales); channel may be null
     traffic: pl.DataFrame | None = None  # visits a day by channel and campaign
+    traffic_by_campaign: bool = True  # False: a traffic input has no campaign column
     features: frozenset[str] = frozenset()  # what the inputs carry (catalogue.has_data)
 
 
@@ -57,7 +58,7 @@ def load_dataset(
     if policy.inputs.traffic_inputs():
         names = ", ".join(policy.resolve(s).name for s in policy.inputs.traffic_inputs())
         step(f"reading traffic ({names})")
-    traffic = load_traffic(policy, as_of)
+    traffic, traffic_by_campaign = load_traffic(policy, as_of)
     step(f"reading stage transitions of {leads.frame.height:,} leads")
     trans, deals = load_transitions(policy, leads.frame, as_of)
     # Each entry gets its lead's position in the leads frame (LEAD_KEY): later steps then
@@ -87,6 +88,7 @@ def load_dataset(
         spend=spend.frame if spend else None,
         sales=sales.frame if sales else None,
         traffic=traffic.frame if traffic else None,
+        traffic_by_campaign=traffic_by_campaign,
         features=_features(lead_frame, spend, sales, traffic),
         transitions=joined.filter(~unknown).drop("created_at"),  # keeps LEAD_KEY
         findings=merge_findings(findings),

@@ -447,6 +447,17 @@ def repeated_rows(frame: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
     return frame.filter(hashes.is_in(repeated.unique().implode())).filter(key.is_duplicated())
 
 
+def combined(parts: list[Loaded]) -> Loaded | None:
+    """The inputs of one table (several spend files, say) as one; None when there are none."""
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    frame = pl.concat([p.frame for p in parts], how="vertical_relaxed")
+    findings = [f for p in parts for f in p.findings]
+    return Loaded(frame, findings, rows_read=sum(p.rows_read for p in parts))
+
+
 def keep_findings(*found: Finding | None) -> list[Finding]:
     return [f for f in found if f is not None]
 

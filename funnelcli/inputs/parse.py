@@ -266,6 +266,13 @@ def amount_micros(col: pl.Expr, dtype: pl.DataType, decimal: str = ".") -> pl.Ex
     return pl.when(finite).then((value * MICROS).round(0).cast(pl.Int64))
 
 
+def whole_number(cell: pl.Expr, dtype: pl.DataType, decimal: str = ".") -> pl.Expr:
+    """A count ≥ 0 (impressions, clicks, visits): ``1,234``, or ``1.234`` where the decimal
+    mark is a comma; anything else is null."""
+    micros = amount_micros(cell, dtype, decimal)
+    return pl.when((micros % MICROS == 0) & (micros >= 0)).then(micros // MICROS)
+
+
 def normalise_channel(col: pl.Expr, aliases: dict[str, list[str]]) -> pl.Expr:
     """Trim, lower-case, map aliases; missing or blank → ``unknown`` (docs/inputs.md).
 

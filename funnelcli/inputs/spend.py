@@ -7,12 +7,13 @@ import datetime as dt
 import polars as pl
 
 from funnelcli.findings import Finding
-from funnelcli.inputs import parse
+from funnelcli.inputs import parse, ranges
 from funnelcli.inputs.load import (
     FILE,
     SPEND_REQUIRED,
     Loaded,
     collect,
+    combined,
     date_formats,
     date_order,
     decimal_mark,
@@ -25,12 +26,11 @@ from funnelcli.inputs.load import (
     set_aside,
     source_for,
 )
-from funnelcli.inputs.parse import MICROS
+from funnelcli.inputs.ranges import RAW_DATE, RAW_DATE_END
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW
 from funnelcli.policy.config import InputSpec, Policy, input_specs
 
-RAW_DATE, RAW_AMOUNT, CURRENCY = "__raw_date", "__raw_amount", "__currency"
-RAW_DATE_END = "__raw_date_end"
+RAW_AMOUNT, CURRENCY = "__raw_amount", "__currency"
 
 
 COUNTS = ("impressions", "clicks")  # the ad platform's counts on a spend row
@@ -49,13 +49,7 @@ def load_spend(
         for loc, what, spec in input_specs(policy)
         if what == "spend" and spec.kind == kind
     ]
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    frame = pl.concat([p.frame for p in parts], how="vertical_relaxed")
-    findings = [f for p in parts for f in p.findings]
-    return Loaded(frame, findings, rows_read=sum(p.rows_read for p in parts))
+    return combined(parts)
 
 
 def _load_file(
@@ -111,7 +105,11 @@ def _columns(policy: Policy, schema: pl.Schema, decimal: str, *, sales: bool) ->
     else:
         channel = parse.normalise_channel(col("channel"), policy.channels.aliases)
     counts = [
-        (_count(col(c), schema[c], decimal) if c in schema else pl.lit(None, pl.Int64)).alias(c)
+        (
+            parse.whole_number(col(c), schema[c], decimal)
+            if c in schema
+            else pl.lit(None, pl.Int64)
+        ).alias(c)
         for c in COUNTS
     ]
     campaign = parse.normalise_campaign(col("campaign")) if "campaign" in schema else None
@@ -136,25 +134,14 @@ def _columns(policy: Policy, schema: pl.Schema, decimal: str, *, sales: bool) ->
     ]
 
 
-def _count(cell: pl.Expr, dtype: pl.DataType, decimal: str) -> pl.Expr:
-    """Impressions or clicks: a whole number ≥ 0 (``1,234``, or ``1.234`` in an export
-    whose amounts use a decimal comma); anything else is unknown (null), which makes the
-    group's sum unknown rather than short."""
-    micros = parse.amount_micros(cell, dtype, decimal)
-    whole = (micros % MICROS == 0) & (micros >= 0)
-    return pl.when(whole).then(micros // MICROS)
-
-
 def _clean(raw: pl.DataFrame, currency: str, counted: list[str]) -> Loaded:
     total = raw.height
-    end_given = parse.blank_to_null(pl.col(RAW_DATE_END)).is_not_null()
-    bad_end = end_given & (pl.col("date_end").is_null() | (pl.col("date_end") < pl.col("date")))
-    bad_date = pl.col("date").is_null() | bad_end
+    bad_date = ranges.bad_date()
     bad_amount = pl.col("micros").is_null() & ~bad_date
     usable = raw.filter(~bad_date & pl.col("micros").is_not_null())
     other = pl.col(CURRENCY).is_not_null() & (pl.col(CURRENCY) != currency.upper())
     findings = keep_findings(
-        flagged(raw, "spend.bad_date", bad_date, _dates_shown(), total=total),
+        flagged(raw, "spend.bad_date", bad_date, ranges.dates_shown(), total=total),
         flagged(raw, "spend.bad_amount", bad_amount, pl.col(RAW_AMOUNT), total=total),
         flagged(
             usable, "spend.negative_amount", pl.col("micros") < 0, pl.col(RAW_AMOUNT), total=total
@@ -173,7 +160,7 @@ def _clean(raw: pl.DataFrame, currency: str, counted: list[str]) -> Loaded:
     kept = usable.filter(~other).select(
         FILE, ROW, "date", "date_end", "channel", "campaign", "micros", *COUNTS
     )
-    return Loaded(spread_over_days(kept), findings, rows_read=total)
+    return Loaded(ranges.spread_over_days(kept), findings, rows_read=total)
 
 
 def _bad_count(usable: pl.DataFrame, column: str, total: int) -> Finding | None:
@@ -211,41 +198,3 @@ def _others_sum(others: pl.DataFrame, channel: str, start: object, end: object) 
     fewer than two rows (one row equal to another is a coincidence, not a total)."""
     inside = others.filter((pl.col("channel") == channel) & pl.col("date").is_between(start, end))
     return int(inside["micros"].sum()) if inside.height >= 2 else None
-
-
-def _dates_shown() -> pl.Expr:
-    end = parse.blank_to_null(pl.col(RAW_DATE_END))
-    return (
-        pl.when(end.is_null())
-        .then(pl.col(RAW_DATE))
-        .otherwise(pl.format("{} to {}", pl.col(RAW_DATE).fill_null(""), end))
-    )
-
-
-def spread_over_days(spend: pl.DataFrame) -> pl.DataFrame:
-    """Rows that cover ``date`` … ``date_end`` become one row a day, the amount (and the
-    impressions, clicks or visits) split evenly in whole units — micro-units for money — with the
-    remainder on the last day (docs/inputs.md, "Spend over a range")."""
-    ranged = pl.col("date_end").is_not_null() & (pl.col("date_end") > pl.col("date"))
-    if not spend.select(ranged.any()).item():
-        return spend.drop("date_end")
-    days = (pl.col("date_end") - pl.col("date")).dt.total_days() + 1
-    last = pl.col("__day") == pl.col("date_end")
-    split = [c for c in ("micros", *COUNTS, "visits") if c in spend.columns]
-    spread = (
-        spend.filter(ranged)
-        .with_columns(pl.date_ranges("date", "date_end").alias("__day"), days.alias("__days"))
-        .explode("__day")
-        .with_columns(
-            *(_share(pl.col(c), pl.col("__days"), last).alias(c) for c in split),
-            pl.col("__day").alias("date"),
-        )
-        .select(spend.columns)
-    )
-    return pl.concat([spend.filter(~ranged), spread]).drop("date_end")
-
-
-def _share(total: pl.Expr, days: pl.Expr, last: pl.Expr) -> pl.Expr:
-    """One day's share of ``total``: the even part, and on the last day what is left."""
-    each = total // days
-    return pl.when(last).then(total - each * (days - 1)).otherwise(each)

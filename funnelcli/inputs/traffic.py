@@ -7,12 +7,13 @@ import datetime as dt
 
 import polars as pl
 
-from funnelcli.inputs import parse
+from funnelcli.inputs import parse, ranges
 from funnelcli.inputs.load import (
     FILE,
     TRAFFIC_REQUIRED,
     Loaded,
     collect,
+    combined,
     date_formats,
     date_order,
     decimal_mark,
@@ -24,28 +25,27 @@ from funnelcli.inputs.load import (
     set_aside,
     source_for,
 )
-from funnelcli.inputs.parse import MICROS
+from funnelcli.inputs.ranges import RAW_DATE, RAW_DATE_END
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW
-from funnelcli.inputs.spend import spread_over_days
 from funnelcli.policy.config import InputSpec, Policy, input_specs
 
-RAW_DATE, RAW_DATE_END, RAW_VISITS = "__raw_date", "__raw_date_end", "__raw_visits"
+RAW_VISITS = "__raw_visits"
 
 
-def load_traffic(policy: Policy, as_of: dt.date | None = None) -> Loaded | None:
+def load_traffic(policy: Policy, as_of: dt.date | None = None) -> tuple[Loaded | None, bool]:
     """Visits as ``date`` (Date), ``channel``, ``campaign``, ``visits`` (Int64), one row a
     day (a row over a range is spread over its days like spend). None without a traffic
-    input. Rows and days after ``as_of`` are set aside before they are checked."""
+    input. Rows and days after ``as_of`` are set aside before they are checked.
+
+    And whether the visits can be split by campaign: only when every traffic input has a
+    campaign column (a GA4 report by channel group alone has none — its visits are not the
+    campaign-less leads')."""
     parts = [
         _load_file(policy, spec, loc, as_of)
         for loc, kind, spec in input_specs(policy)
         if kind == "traffic"
     ]
-    if not parts:
-        return None
-    frame = pl.concat([p.frame for p in parts], how="vertical_relaxed")
-    findings = [f for p in parts for f in p.findings]
-    return Loaded(frame, findings, rows_read=sum(p.rows_read for p in parts))
+    return combined(parts), all("campaign" in p.headers for p in parts)
 
 
 def _load_file(
@@ -67,7 +67,7 @@ def _load_file(
             if has_campaign
             else pl.lit(None, pl.Categorical)
         ).alias("campaign"),
-        _visits(col("visits"), schema["visits"], decimal).alias("visits"),
+        parse.whole_number(col("visits"), schema["visits"], decimal).alias("visits"),
         # GA4 writes dates as 20260302, which a reader may have taken for a number.
         col("date").cast(pl.String).alias(RAW_DATE),
         (col("date_end").cast(pl.String) if has_end else pl.lit(None, pl.String)).alias(
@@ -90,32 +90,22 @@ def _load_file(
         raw = raw.filter(~after) if aside else raw
         later += aside
     loaded = _clean(raw)
+    loaded.headers = schema.names()
     if as_of is not None:
         loaded.frame = loaded.frame.filter(col("date") <= as_of)
     loaded.findings += reading_findings(opened) + later
     return loaded
 
 
-def _visits(cell: pl.Expr, dtype: pl.DataType, decimal: str) -> pl.Expr:
-    """A whole number of visits ≥ 0 (``1,234`` with thousands separators); else null."""
-    micros = parse.amount_micros(cell, dtype, decimal)
-    return pl.when((micros % MICROS == 0) & (micros >= 0)).then(micros // MICROS)
-
-
 def _clean(raw: pl.DataFrame) -> Loaded:
     total = raw.height
-    end_given = parse.blank_to_null(pl.col(RAW_DATE_END)).is_not_null()
-    bad_end = end_given & (pl.col("date_end").is_null() | (pl.col("date_end") < pl.col("date")))
-    bad_date = pl.col("date").is_null() | bad_end
+    bad_date = ranges.bad_date()
     bad_visits = pl.col("visits").is_null() & ~bad_date
-    shown = pl.when(end_given).then(
-        pl.format("{} to {}", pl.col(RAW_DATE).fill_null(""), pl.col(RAW_DATE_END))
-    )
     findings = keep_findings(
-        flagged(raw, "traffic.bad_date", bad_date, shown.otherwise(pl.col(RAW_DATE)), total=total),
+        flagged(raw, "traffic.bad_date", bad_date, ranges.dates_shown(), total=total),
         flagged(raw, "traffic.bad_visits", bad_visits, pl.col(RAW_VISITS), total=total),
     )
     kept = raw.filter(~bad_date & ~bad_visits).select(
         FILE, ROW, "date", "date_end", "channel", "campaign", "visits"
     )
-    return Loaded(spread_over_days(kept), findings, rows_read=total)
+    return Loaded(ranges.spread_over_days(kept), findings, rows_read=total)

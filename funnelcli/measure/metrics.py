@@ -76,7 +76,8 @@ def build_report(ready: Prepared, query: Query) -> Report:
         rows_lf, total_lf = _cohort_counts(every, stages, query)
     rows_lf, total_lf = _with_spend(rows_lf, total_lf, data.spend, query)
     rows_lf, total_lf = _with_sales(rows_lf, total_lf, data.sales, query)
-    rows_lf, total_lf = _with_traffic(rows_lf, total_lf, data.traffic, query)
+    splits = SPEND_GROUPS if data.traffic_by_campaign else SPEND_GROUPS - {"campaign"}
+    rows_lf, total_lf = _with_traffic(rows_lf, total_lf, data.traffic, query, splits)
     rows_df, total_df = pl.collect_all([rows_lf.sort(query.group_by, nulls_last=True), total_lf])
     cols = query.group_by
     total_values = total_df.row(0, named=True)
@@ -270,9 +271,14 @@ def _with_sales(
 
 
 def _with_traffic(
-    rows: pl.LazyFrame, total: pl.LazyFrame, traffic_df: pl.DataFrame | None, query: Query
+    rows: pl.LazyFrame,
+    total: pl.LazyFrame,
+    traffic_df: pl.DataFrame | None,
+    query: Query,
+    splits: set[str],
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """Visits of the window matching each row (traffic alone does not make a group)."""
+    """Visits of the window matching each row (traffic alone does not make a group), when
+    the grouping is one of ``splits``."""
     traffic = _window_spend(traffic_df, query)
     sums = [pl.col("visits").sum().alias("visits"), pl.len().alias("__traffic_rows")]
     nulls = [pl.lit(None, pl.Int64).alias("visits"), pl.lit(0, pl.UInt32).alias("__traffic_rows")]
@@ -284,6 +290,7 @@ def _with_traffic(
         nulls=nulls,
         cols=query.group_by,
         how="left",
+        splits=splits,
     )
 
 
@@ -296,12 +303,13 @@ def _joined(
     nulls: list[pl.Expr],
     cols: list[str],
     how: Literal["full", "left"],
+    splits: set[str] = SPEND_GROUPS,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """``sums`` of a dated side table (spend, sales cost, traffic) joined to each row, when
     the grouping is one it can be split by, and to the total; ``nulls`` where it cannot.
     ``side``: the table for the rows and the one for the total."""
     for_rows, for_total = side
-    if for_rows is not None and set(cols) <= SPEND_GROUPS:
+    if for_rows is not None and set(cols) <= splits:
         side = for_rows.group_by(cols).agg(sums)
         rows = rows.join(side, on=cols, how=how, coalesce=True, nulls_equal=True)
     else:
