@@ -417,3 +417,34 @@ def test_visits_split_by_campaign_only_when_the_traffic_has_campaigns(shop: Proj
     rows = {r["group"]["campaign"]: r for r in report(shop, "--by", "campaign")["rows"]}
     assert (rows["brand"]["visits"], rows[None]["visits"]) == (40, 9)
     assert rows["brand"]["visit_to_lead"] == pytest.approx(2 / 40)
+
+
+def test_roas_falling_week_after_week_is_a_trend(tmp_path: Path) -> None:
+    """100 customers a week for 1,000 of spend, paying 100, 80, 60 then 40 each: ROAS
+    10× → 8× → 6× → 4×. Revenue's interval, 100 v ± 1.96 × 10 v, keeps week 1 (8.0–12.0×)
+    and week 4 (3.2–4.8×) apart: a clear trend, named in the text."""
+    p = Project(tmp_path)
+    p.policy(
+        "version: 1\ninputs:\n  leads: {path: leads.csv}\n  spend: {path: spend.csv}\n"
+        "  transitions: {path: t.csv}\nstages:\n  - {id: lead}\n  - {id: won}\n"
+    )
+    leads, trans, spend = ["lead_id,created_at,channel,revenue"], ["lead_id,stage,entered_at"], []
+    for week, (day, value) in enumerate((("02", 100), ("09", 80), ("16", 60), ("23", 40))):
+        for i in range(100):
+            leads.append(f"W{week}-{i},2026-02-{day},web,{value}")
+            trans.append(f"W{week}-{i},won,2026-02-{day}")
+        spend.append(f"2026-02-{day},web,1000")
+    p.write("leads.csv", "\n".join(leads) + "\n")
+    p.write("t.csv", "\n".join(trans) + "\n")
+    p.write("spend.csv", "date,channel,amount\n" + "\n".join(spend) + "\n")
+    rep = report(p, "--every", "week")
+    roas = [t for t in rep["trends"] if t["metric"] == "roas"]
+    assert [(t["group"], t["values"], t["clear"]) for t in roas] == [
+        ({}, [10.0, 8.0, 6.0, 4.0], True),
+        ({"channel": "web"}, [10.0, 8.0, 6.0, 4.0], True),
+    ]
+    text = invoke("report", "-c", p.config, "--every", "week", "-q", "--as-of", "2026-03-31")
+    assert (
+        "web: ROAS worse 3 periods running since 2026-02-02 (10.00× → 8.00× → 6.00× → 4.00×)"
+        in (text.stdout)
+    )

@@ -13,6 +13,7 @@ from funnelcli.inputs import parse
 from funnelcli.inputs.load import (
     LEADS_REQUIRED,
     Loaded,
+    Opened,
     collect,
     date_formats,
     date_order,
@@ -28,14 +29,14 @@ from funnelcli.inputs.load import (
     source_for,
 )
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW, file_columns
-from funnelcli.policy.config import Policy
+from funnelcli.policy.config import InputSpec, Policy
 
 CANONICAL = ("lead_id", "created_at", "channel", "campaign", "email")
 RAW_CREATED = "__raw_created_at"
 NO_CHANNEL = "__no_channel"
 RAW_CHANNEL = "__raw_channel"
 RAW_CAMPAIGN = "__raw_campaign"
-OTHER_CURRENCY = "__revenue_other_currency"
+RAW_CURRENCY = "__raw_revenue_currency"
 
 
 def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -> Loaded:
@@ -70,8 +71,7 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
     few = _few_valued_text(frame, schema, extras)
     columns = _columns(policy, schema, extras, few)
     if "revenue" in schema:
-        decimal = decimal_mark(opened, spec, "revenue")
-        columns += revenue_columns(schema, decimal, policy.currency)
+        columns += revenue_cells(schema)
     query = parse.with_timestamps(
         frame.select(columns),
         stamps,
@@ -99,8 +99,7 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
         loaded.frame = loaded.frame.with_columns(email)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
     if RAW_REVENUE in loaded.frame.columns:
-        loaded.findings += bad_revenue(loaded.frame, policy.currency)
-        loaded.frame = loaded.frame.drop(RAW_REVENUE, OTHER_CURRENCY)
+        with_revenue(loaded, opened, spec, policy.currency)
     if "email" not in extras and "email" in loaded.frame.columns:
         # Checked above; only a rule or --by that names it needs the column from here on.
         loaded.frame = loaded.frame.drop("email")
@@ -195,36 +194,48 @@ def _columns(policy: Policy, schema: pl.Schema, extras: set[str], few: set[str])
     return exprs
 
 
-def revenue_columns(schema: pl.Schema, decimal: str, currency: str) -> list[pl.Expr]:
-    """A revenue cell as micro-units (the amount grammar of spend) and as written. With a
-    ``revenue_currency`` column (Pipedrive's deal currency, Salesforce's amount currency),
-    a value in another currency than the policy's counts no revenue: it is flagged, never
-    added to the others as if it were the same money."""
-    cell = pl.col("revenue")
-    micros = parse.amount_micros(cell, schema["revenue"], decimal)
-    other, code = pl.lit(False), pl.lit(None, pl.String)
+def revenue_cells(schema: pl.Schema) -> list[pl.Expr]:
+    """What a read keeps of revenue: the cells as written, parsed after the read (so that
+    the decimal mark is judged on the column in memory, not on a second pass of the file)."""
+    cells = [pl.col("revenue").alias(RAW_REVENUE)]
     if "revenue_currency" in schema:
-        code = parse.blank_to_null(pl.col("revenue_currency").cast(pl.String)).str.strip_chars()
-        other = (code.str.to_uppercase() != currency.upper()).fill_null(False)
-    return [
-        pl.when(~other).then(micros).alias(REVENUE),
-        pl.when(other).then(code).alias(OTHER_CURRENCY),
-        cell.cast(pl.String).alias(RAW_REVENUE),
-    ]
+        cells.append(pl.col("revenue_currency").cast(pl.String).alias(RAW_CURRENCY))
+    return cells
 
 
-def bad_revenue(frame: pl.DataFrame, currency: str) -> list[Finding]:
-    """``revenue.bad_amount`` (a cell that is there but not an amount) and
-    ``revenue.mixed_currency`` (a value in another currency, left out)."""
-    other = pl.col(OTHER_CURRENCY).is_not_null()
-    bad = (
-        pl.col(REVENUE).is_null() & parse.blank_to_null(pl.col(RAW_REVENUE)).is_not_null() & ~other
+def with_revenue(loaded: Loaded, opened: Opened, spec: InputSpec, currency: str) -> None:
+    """``loaded`` with each row's revenue in micro-units (the amount grammar of spend), its
+    problems as findings. With a ``revenue_currency`` column (Pipedrive's deal currency,
+    Salesforce's amount currency) a value in another currency than the policy's counts no
+    revenue: it is flagged, never added to the others as if it were the same money."""
+    frame = loaded.frame
+    cells = frame[RAW_REVENUE]
+    # Only customers have a deal value, so the cells are mostly blank: the amount grammar
+    # (a regex) runs on those present only, and their results are put back in place.
+    present = cells.is_not_null()
+    values = cells.filter(present).to_frame("revenue")
+    decimal = decimal_mark(opened, spec, "revenue", within=values.lazy())
+    parsed = values.select(parse.amount_micros(pl.col("revenue"), cells.dtype, decimal))
+    placed = pl.repeat(None, frame.height, dtype=pl.Int64, eager=True).scatter(
+        present.arg_true(), parsed.to_series()
     )
-    context = {"currency": currency}
-    return keep_findings(
-        flagged(frame, "revenue.bad_amount", bad, pl.col(RAW_REVENUE), total=frame.height),
-        flagged(frame, "revenue.mixed_currency", other, pl.col(OTHER_CURRENCY), context=context),
+    micros = pl.lit(placed)
+    written = pl.col(RAW_REVENUE).cast(pl.String)
+    given = parse.blank_to_null(written).is_not_null()
+    if RAW_CURRENCY not in frame.columns:
+        frame = frame.with_columns(micros.alias(REVENUE))
+        found = flagged(frame, "revenue.bad_amount", micros.is_null() & given, written)
+        loaded.findings += keep_findings(found)
+        loaded.frame = frame.drop(RAW_REVENUE)
+        return
+    code = parse.blank_to_null(pl.col(RAW_CURRENCY)).str.strip_chars()
+    other = (code.str.to_uppercase() != currency.upper()).fill_null(False)
+    frame = frame.with_columns(pl.when(~other).then(micros).alias(REVENUE))
+    loaded.findings += keep_findings(
+        flagged(frame, "revenue.bad_amount", micros.is_null() & given & ~other, written),
+        flagged(frame, "revenue.mixed_currency", other, code, context={"currency": currency}),
     )
+    loaded.frame = frame.drop(RAW_REVENUE, RAW_CURRENCY, strict=False)
 
 
 def _normalised(raw: pl.DataFrame, aliases: dict[str, list[str]]) -> pl.DataFrame:

@@ -358,16 +358,20 @@ def _preset_order(spec: InputSpec, kind: str, both: list[str], source: Source) -
     return DM_ORDER[orders.pop()]
 
 
-def decimal_mark(opened: Opened, spec: InputSpec, column: str) -> str:
+def decimal_mark(
+    opened: Opened, spec: InputSpec, column: str, within: pl.LazyFrame | None = None
+) -> str:
     """The decimal mark of a text amount column: the input's ``decimal``, else "," when a
     value proves it (``parse.decimal_evidence``), else "."; proof of both is an
-    InputError naming ``decimal:``."""
+    InputError naming ``decimal:``. ``within``: the column already read (no second pass
+    over the file), else the file is scanned for it."""
     if spec.decimal is not None:
         return spec.decimal
-    schema = opened.frame.collect_schema()
+    frame = opened.frame if within is None else within
+    schema = frame.collect_schema()
     if column not in schema or schema[column] != pl.String:
         return "."
-    proofs = parse.decimal_evidence(opened.frame, column)
+    proofs = parse.decimal_evidence(frame, column)
     source = opened.scanned.source
     if proofs[","] and proofs["."]:
         msg = (

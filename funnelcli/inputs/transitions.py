@@ -6,16 +6,10 @@ import datetime as dt
 
 import polars as pl
 
-from funnelcli.columns import EXIT, RAW_REVENUE, REVENUE
+from funnelcli.columns import EXIT, REVENUE
 from funnelcli.findings import Finding
 from funnelcli.inputs import parse
-from funnelcli.inputs.leads import (
-    OTHER_CURRENCY,
-    bad_revenue,
-    date_col,
-    raw_date_col,
-    revenue_columns,
-)
+from funnelcli.inputs.leads import date_col, raw_date_col, revenue_cells, with_revenue
 from funnelcli.inputs.load import (
     FILE,
     TRANSITIONS_REQUIRED,
@@ -23,7 +17,6 @@ from funnelcli.inputs.load import (
     collect,
     date_formats,
     date_order,
-    decimal_mark,
     file_label,
     flagged,
     keep_findings,
@@ -86,10 +79,7 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     # Revenue only from a closed-deals input of the last stage (the config checks a mapped
     # one; an unmapped "revenue" header of any other input is not read).
     deals = "revenue" in schema and spec.stage == policy.stage_ids[-1]
-    revenue = []
-    if deals:
-        decimal = decimal_mark(opened, spec, "revenue")
-        revenue = revenue_columns(schema, decimal, policy.currency)
+    revenue = revenue_cells(schema) if deals else []
     query = frame.select(
         pl.col(ROW),
         pl.col(MAYBE_SHORT),
@@ -115,8 +105,7 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     loaded = _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
     loaded.findings += reading_findings(opened) + later
     if deals:
-        loaded.findings += bad_revenue(loaded.frame, policy.currency)
-        loaded.frame = loaded.frame.drop(RAW_REVENUE, OTHER_CURRENCY)
+        with_revenue(loaded, opened, spec, policy.currency)
     return loaded
 
 
