@@ -41,6 +41,7 @@ from funnelcli.render import csv as csv_render
 from funnelcli.render import explain as explain_render
 from funnelcli.render import html as html_render
 from funnelcli.render import json as json_render
+from funnelcli.render import mail as mail_render
 from funnelcli.render import markdown as md_render
 from funnelcli.render import table as table_render
 from funnelcli.render.progress import progress
@@ -62,6 +63,7 @@ class ReportFormat(StrEnum):
     csv = "csv"
     markdown = "markdown"
     html = "html"
+    email = "email"
 
 
 class Basis(StrEnum):
@@ -181,6 +183,13 @@ def report(
     output: OutputOpt = None,
     strict: Annotated[bool, typer.Option(help="Exit 3 on any unparseable input row.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No warnings on stderr.")] = False,
+    mail_to: Annotated[
+        list[str] | None,
+        typer.Option(metavar="ADDRESS", help="--format email: a To: address (repeatable)."),
+    ] = None,
+    mail_from: Annotated[
+        str | None, typer.Option(metavar="ADDRESS", help="--format email: the From: address.")
+    ] = None,
 ) -> None:
     """Per-group cost per lead, stage conversion, cost per stage and time in funnel."""
 
@@ -200,10 +209,11 @@ def report(
 
     def work() -> None:
         query, summary = request.resolve()  # every flag checked before anything is read
+        mail = _mail_headers(fmt, mail_to or [], mail_from)
         policy = _policy_for(output, config)
         with progress(stderr, enabled=not quiet) as step:
             result = run_report(policy, query, summary=summary, strict=strict, step=step)
-        _emit_report(result, fmt, output)
+        _emit_report(result, fmt, output, mail)
         if not quiet:
             table_render.render_warnings(stderr, result.warnings)
 
@@ -221,9 +231,32 @@ def _policy_for(output: Path | None, config: Path) -> Policy:
     return policy
 
 
-def _emit_report(result: Report, fmt: ReportFormat, output: Path | None) -> None:
+def _mail_headers(
+    fmt: ReportFormat, to: list[str], sender: str | None
+) -> tuple[list[str], str | None]:
+    """The To: and From: of ``--format email``, checked before anything is read."""
+    if fmt is not ReportFormat.email:
+        if to or sender:
+            raise UsageError("--mail-to and --mail-from go with --format email.")
+        return [], None
+    if not to:
+        msg = (
+            "--format email needs --mail-to ADDRESS (repeatable): the To: header that "
+            "`sendmail -t` sends the message to."
+        )
+        raise UsageError(msg)
+    senders = mail_render.addresses([sender], "--mail-from") if sender else [None]
+    return mail_render.addresses(to, "--mail-to"), senders[0]
+
+
+def _emit_report(
+    result: Report, fmt: ReportFormat, output: Path | None, mail: tuple[list[str], str | None]
+) -> None:
     if fmt is ReportFormat.table and output is None and sys.stdout.isatty():
         Console().print(table_render.renderable(result))
+        return
+    if fmt is ReportFormat.email:
+        write_text(mail_render.render(result, *mail), output)
         return
     renderers = {"json": json_render, "csv": csv_render, "markdown": md_render, "html": html_render}
     renderer = renderers.get(fmt.value)

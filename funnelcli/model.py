@@ -175,6 +175,7 @@ class Bottleneck:
     prev_stage: str
     why: str  # e.g. "furthest below its target: mql.rate = 21% (target ≥ 30%)"
     reading: str  # plain language: "targeting or offer problem"
+    target: TargetResult | None = None  # the missed target that names it, if one does
 
     def as_dict(self) -> dict[str, Any]:
         return {"step": f"{self.prev_stage}→{self.stage}", "why": self.why, "reading": self.reading}
@@ -231,6 +232,7 @@ class Report:
     series: Report | None = None  # per-period rows behind the trends and charts
     series_total: Report | None = None  # the same periods over all groups
     features: frozenset[str] = frozenset()  # what the inputs carry (catalogue.has_data)
+    every: str | None = None  # the period buckets of the rows (day, week, month, quarter)
 
     def as_dict(self) -> dict[str, Any]:
         entry = self.stages[0][0]

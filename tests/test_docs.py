@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import json
 import os
 import re
@@ -9,6 +10,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+from email import policy
 from pathlib import Path
 
 import pytest
@@ -124,16 +126,38 @@ def test_cron_line_writes_report_on_sound_data(tmp_path: Path) -> None:
     assert (tmp_path / "reports" / "funnel.md").read_text().startswith("## Funnel report")
 
 
-def test_weekly_summary_cron_line_writes_markdown_and_html(tmp_path: Path) -> None:
-    line = next(x for x in _fenced("sh", "### Weekly summary").splitlines() if x.startswith("0 7"))
+def _weekly_cron(
+    tmp_path: Path, after: str, sendmail: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """The README's weekly cron line after ``after``, run in a copy of the sample project;
+    ``sendmail``: a stand-in for /usr/sbin/sendmail (a user cannot put one there)."""
+    line = next(x for x in _fenced("sh", after).splitlines() if x.startswith("0 7"))
     command = line.split(None, 5)[5].replace("cd /srv/funnel", f"cd {shlex.quote(str(tmp_path))}")
+    if sendmail:
+        command = command.replace("/usr/sbin/sendmail", sendmail)
     shutil.copytree(ROOT / "sample_data", tmp_path / "sample_data")
     (tmp_path / "funnel.yaml").write_text((ROOT / "config.example.yaml").read_text())
     (tmp_path / "reports").mkdir()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(
+    return subprocess.run(
         ["bash", "-c", command], capture_output=True, text=True, env=env, check=False
     )
+
+
+def test_weekly_summary_cron_line_mails_the_message(tmp_path: Path) -> None:
+    fake = tmp_path / "sendmail"  # keeps its arguments and the message it is given
+    fake.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\ncat > {tmp_path}/sent.eml\n')
+    fake.chmod(0o755)
+    done = _weekly_cron(tmp_path, "### Weekly summary", sendmail=str(fake))
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "args").read_text().strip() == "-t"
+    message = email.message_from_bytes((tmp_path / "sent.eml").read_bytes(), policy=policy.default)
+    assert message["To"] == "growth@example.com" and message["Subject"].startswith("Funnel ")
+    assert message.get_content_type() == "multipart/alternative"
+
+
+def test_weekly_summary_cron_line_writes_markdown_and_html(tmp_path: Path) -> None:
+    done = _weekly_cron(tmp_path, "Or keep the files:")
     assert done.returncode == 0, done.stderr
     week = subprocess.run(
         ["date", "-d", "yesterday", "+%G-W%V"], capture_output=True, text=True, check=True

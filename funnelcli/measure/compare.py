@@ -62,6 +62,10 @@ def _compared(row: Row, prev: Row | None) -> Row:
 
 
 def _change(key: str, now: float | None, then: float | None, row: Row, prev: Row | None) -> Change:
+    if prev is not None and metric_of(key).total and (now is None) != (then is None):
+        # A money sum with no rows on one side is none of it: a channel that stopped
+        # spending shows ▼100%, not a blank beside a total that fell.
+        now, then = now or 0.0, then or 0.0
     if now is None or then is None or prev is None:
         return Change(then, None, None, None)
     diff = now - then

@@ -47,9 +47,8 @@ def bottleneck(report: Report, targets: list[TargetResult]) -> Bottleneck | None
             return None
         prev = ids[ids.index(stage) - 1]
         why = f"furthest below its target: {_target_text(worst)}"
-        return Bottleneck(
-            stage, prev, why, reading(ids, stage, cost=worst.key.endswith("cost_per"))
-        )
+        cost = worst.key.endswith("cost_per")
+        return Bottleneck(stage, prev, why, reading(ids, stage, cost=cost), target=worst)
     return _worst_change(report, ids)
 
 
@@ -60,18 +59,14 @@ def _worst_change(report: Report, ids: list[str]) -> Bottleneck | None:
     candidates = []
     for prev, stage in itertools.pairwise(ids):
         now, then = total.stages[stage].rate, total.previous.stages[stage].rate
-        if now is not None and then:
+        change = total.changes.get(f"{stage}.rate") if total.changes else None
+        # Only a fall the 95% intervals tell from chance can name a bottleneck.
+        if now is not None and then and change is not None and change.verdict == "worse":
             candidates.append((now / then, prev, stage, now, then))
     if not candidates:
         return None
-    ratio, prev, stage, now, then = min(candidates)
-    if ratio >= 1:
-        return None
-    change = total.changes[f"{stage}.rate"] if total.changes else None
-    unsure = (
-        " (within chance: the intervals overlap)" if change and change.verdict == "unclear" else ""
-    )
-    why = f"step rate fell most against the previous window: {then:.1%} → {now:.1%}{unsure}"
+    _, prev, stage, now, then = min(candidates)
+    why = f"step rate fell most against the previous window: {then:.1%} → {now:.1%}"
     return Bottleneck(stage, prev, why + _too_young(report, stage), reading(ids, stage, cost=False))
 
 

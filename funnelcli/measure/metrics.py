@@ -100,6 +100,7 @@ def build_report(ready: Prepared, query: Query) -> Report:
         maturity_cutoff=query.maturity_cutoff,
         immature_included=query.include_immature,
         features=data.features,
+        every=query.every,
     )
 
 

@@ -412,8 +412,44 @@ def _signed(change: Change) -> str:
     return f"{change.rel * 100:+.0f}%{verdict}"
 
 
-def attention(report: Report) -> list[str]:
-    """The "needs attention" block: missed targets, the bottleneck, worsening trends."""
+@dataclass(frozen=True)
+class Kpi:
+    """A headline figure: the number first, its change beside it, its periods for a
+    sparkline (the metric key read from each period's total row)."""
+
+    label: str
+    value: str
+    change: Cell | None
+    key: str
+
+
+def kpis(report: Report) -> list[Kpi]:
+    """Leads, spend, CPL, the last stage's count and — when the inputs carry them — revenue
+    and ROAS (or the full CAC): what a reader looks at first."""
+    total, c = report.total, report.currency
+    last_id, last_name = report.stages[-1]
+    found = [
+        ("Leads", fmt.count(total.leads), "leads", "count"),
+        ("Spend", fmt.money(total.spend, c), "spend", "money"),
+        ("CPL", fmt.money(total.cpl, c), "cpl", "money"),
+        (last_name, fmt.count(total.stages[last_id].count), f"{last_id}.count", "count"),
+    ]
+    if REVENUE in report.features:
+        found.append(("Revenue", fmt.money(total.revenue, c), "revenue", "money"))
+        found.append(("ROAS", fmt.multiple(total.roas), "roas", "money"))
+    elif MONEY in report.features:
+        found.append(("CAC", fmt.money(total.cac, c), "cac", "money"))
+    out = []
+    for label, value, key, kind in found:
+        change = total.changes.get(key) if total.changes else None
+        cell = Cell(change_text(change, kind), change.verdict) if change else None
+        out.append(Kpi(label, value, cell, key))
+    return out
+
+
+def attention(report: Report, *, mail: bool = False) -> list[str]:
+    """The "needs attention" block: missed targets, the bottleneck, worsening trends.
+    ``mail``: for a page read once (HTML, e-mail), without what only the JSON shows."""
     lines = [
         f"Missed target: {_target_text(t, report.currency)}"
         for t in report.targets
@@ -426,13 +462,21 @@ def attention(report: Report) -> list[str]:
     if report.bottleneck:
         b = report.bottleneck
         names = dict(report.stages)
+        why = b.why
+        if b.target is not None:  # the value and target in their own terms ($, %)
+            why = f"furthest below its target: {_target_text(b.target, report.currency)}"
         lines.append(
-            f"Bottleneck: {names[b.prev_stage]} → {names[b.stage]} ({b.why}). "
-            f"Usually a {b.reading}."
+            f"Bottleneck: {names[b.prev_stage]} → {names[b.stage]} ({why}). Usually a {b.reading}."
+        )
+    missed = any(not t.met and t.value is not None for t in report.targets)
+    if report.compare is not None and report.bottleneck is None and not missed:
+        lines.append(
+            "No clear bottleneck: no target is missed and no step rate changed by more than "
+            "chance can explain."
         )
     lines += [trend_text(t, report) for t in report.trends if t.clear]
     noise = [t for t in report.trends if not t.clear]
-    if noise:
+    if noise and not mail:
         shortest = min(len(t.periods) - 1 for t in noise)
         lines.append(
             f"{len(noise)} more metric(s) got worse {shortest}+ periods running, but by less "
