@@ -187,3 +187,11 @@ def test_mail_flags_need_the_email_format() -> None:
     run = invoke("report", "-c", EXAMPLE, "--mail-to", "a@example.com")
     assert run.exit_code == 2
     assert "--mail-to and --mail-from go with --format email" in run.stderr
+
+
+def test_a_group_that_spent_without_leads_is_not_called_spendless() -> None:
+    # display: 5,425.21 invoiced on 1 June, no lead that week.
+    spent = Row(group={"period": dt.date(2026, 6, 1)}, leads=0, spend=5425.21, cpl=None, stages={})
+    idle = Row(group={"period": dt.date(2026, 6, 8)}, leads=0, spend=None, cpl=None, stages={})
+    assert charts.no_cpl([spent, idle]) == "spend, but no leads: CPL undefined"
+    assert charts.no_cpl([idle]) == "no spend for this group"

@@ -128,12 +128,18 @@ def _cost_panel(ax: Any, rows: list[Row], periods: Periods, currency: str) -> bo
     cpl = [_value(r.cpl) for r in rows]
     ax.set_title(f"CPL ({currency})", fontsize=9, loc="left")
     if all(math.isnan(v) for v in cpl):
-        spent = any(r.spend for r in rows)
-        _empty(ax, "spend, but no leads: CPL undefined" if spent else "no spend for this group")
+        _empty(ax, no_cpl(rows))
         return False
     _line(ax, periods, cpl, COLOURS[0], "CPL")
     ax.set_ylim(bottom=0)  # a cost axis from 0: a 10% rise looks like one
     return True
+
+
+def no_cpl(rows: list[Row]) -> str:
+    """Why a group has no CPL to draw, in the words that are true for it."""
+    if any(r.spend for r in rows):
+        return "spend, but no leads: CPL undefined"
+    return "no spend for this group"
 
 
 def _rate_panel(ax: Any, rows: list[Row], periods: Periods, report: Report) -> tuple[bool, bool]:

@@ -65,7 +65,7 @@ def render(report: Report) -> str:
     return page(report, data_uri)
 
 
-def page(report: Report, embed: Embed, *, mail: bool = False) -> str:
+def page(report: Report, embed: Embed) -> str:
     """The summary page, read top-down: headline figures, what needs attention, the funnel,
     the tables a reader acts on, then trends for the groups that matter and the days."""
     e = html.escape
@@ -80,7 +80,7 @@ def page(report: Report, embed: Embed, *, mail: bool = False) -> str:
         _cards(report, embed),
         f'<p style="font-size:14px">{e(headline(report))}</p>',
     ]
-    needs = attention(report, mail=mail)
+    needs = attention(report, mail=True)  # a page read once: nothing that points at JSON
     if needs:
         items = "".join(f'<li style="margin:2px 0">{e(line)}</li>' for line in needs)
         parts.append(

@@ -37,7 +37,7 @@ def render(report: Report, to: list[str], sender: str | None = None) -> str:
         images.append((cid, png))
         return f"cid:{cid}"
 
-    msg.add_alternative(html_render.page(report, attach, mail=True), subtype="html")
+    msg.add_alternative(html_render.page(report, attach), subtype="html")
     html_part = msg.get_payload()[1]
     for cid, png in images:
         html_part.add_related(png, "image", "png", cid=f"<{cid}>", disposition="inline")
