@@ -448,3 +448,28 @@ def test_roas_falling_week_after_week_is_a_trend(tmp_path: Path) -> None:
         "web: ROAS worse 3 periods running since 2026-02-02 (10.00× → 8.00× → 6.00× → 4.00×)"
         in (text.stdout)
     )
+
+
+def test_revenue_with_a_decimal_comma_is_detected_and_said(tmp_path: Path) -> None:
+    p = Project(tmp_path)
+    p.policy(
+        "version: 1\ncurrency: EUR\ninputs:\n  leads: {path: leads.csv, columns: "
+        "{lead_id: id, created_at: erstellt, channel: quelle, revenue: wert}}\n"
+        "  transitions: {path: t.csv}\nstages:\n  - {id: lead}\n  - {id: won}\n"
+    )
+    p.write(
+        "leads.csv",
+        "id;erstellt;quelle;wert\nL1;2026-03-01;ads;1.234,56 €\nL3;2026-03-02;ads;99,5\n",
+    )
+    p.write("t.csv", "lead_id,stage,entered_at\nL1,won,2026-03-05\nL3,won,2026-03-06\n")
+    rep = report(p)
+    assert (rep["total"]["revenue"], rep["total"]["avg_deal"]) == (1334.06, 667.03)
+    detected = next(w for w in rep["warnings"] if w["code"] == "input.detected")
+    assert "decimal comma (proven by '1.234,56 €')" in detected["examples"][0]["value"]
+    p.write(
+        "leads.csv",
+        "id;erstellt;quelle;wert\nL1;2026-03-01;ads;1.234,56\nL3;2026-03-02;ads;1,234.50\n",
+    )
+    run = invoke("report", "-c", p.config, "-q", "--as-of", "2026-03-31")
+    assert run.exit_code == 3
+    assert "column 'wert' has amounts with a decimal comma (1.234,56)" in run.stderr

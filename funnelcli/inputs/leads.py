@@ -91,6 +91,8 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
     loaded = _clean(raw)
     if loaded.rows_read and loaded.frame.height == 0 and not later:
         raise InputError(_none_usable(source.path, loaded))
+    if RAW_REVENUE in loaded.frame.columns:  # before the reading notes: it may add one
+        with_revenue(loaded, opened, spec, policy.currency)
     loaded.findings += reading_findings(opened) + later + empty
     if "email" in loaded.frame.columns:
         # Normalised after the read, not in it: measured faster, and 0.27 GB lower at the
@@ -98,8 +100,6 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
         email = parse.blank_to_null(pl.col("email")).str.to_lowercase()
         loaded.frame = loaded.frame.with_columns(email)
     loaded.findings += keep_findings(duplicate_emails(loaded.frame))
-    if RAW_REVENUE in loaded.frame.columns:
-        with_revenue(loaded, opened, spec, policy.currency)
     if "email" not in extras and "email" in loaded.frame.columns:
         # Checked above; only a rule or --by that names it needs the column from here on.
         loaded.frame = loaded.frame.drop("email")

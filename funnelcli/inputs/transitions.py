@@ -103,9 +103,9 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     looked_up = spelling.replace_strict(stage_lookup(policy), default=None)
     stage = looked_up.cast(pl.Categorical).alias("stage")
     loaded = _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
-    loaded.findings += reading_findings(opened) + later
-    if deals:
+    if deals:  # before the reading notes: it may add one (a decimal comma)
         with_revenue(loaded, opened, spec, policy.currency)
+    loaded.findings += reading_findings(opened) + later
     return loaded
 
 
