@@ -181,7 +181,7 @@ def test_meta_adset_export_without_days_sgd_and_summary_row(tmp_path: Path) -> N
     by_campaign = report_json(project, "--by", "campaign")
     assert row(by_campaign, campaign="retarget")["spend"] == 930.0
     # Impressions and Link clicks spread like the amount: 80,000 / 31 = 2,580 a day and
-    # 2,620 on Mar 31; the summary row's 92,000 and 230 are not counted.
+    # 2,600 on Mar 31; the summary row's 92,000 and 230 are not counted.
     retarget = row(by_campaign, campaign="retarget")
     assert (retarget["impressions"], retarget["clicks"]) == (80000, 200)
     assert (report["total"]["impressions"], report["total"]["clicks"]) == (92000, 230)
