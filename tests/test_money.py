@@ -357,10 +357,15 @@ def test_ga4_traffic_export_with_and_without_a_date_dimension(tmp_path: Path) ->
     # 1,000 visits over ten days: 100 a day, 500 in the first five.
     assert by_channel(rep)["organic"]["visits"] == 500
     assert rep["total"]["visits"] == 750
-    daily = notes + "Session default channel group,Date,Sessions\nOrganic Search,20260302,70\n"
-    p.write("ga4.csv", daily + "Organic Search,20260309,30\n")
+    # Some downloads leave a blank line under the notes; "(not set)" is GA4's no campaign.
+    daily = notes + "\nSession default channel group,Date,Session campaign,Sessions\n"
+    p.write(
+        "ga4.csv", daily + "Organic Search,20260302,(not set),70\nOrganic Search,20260309,,30\n"
+    )
     assert by_channel(report(p))["organic"]["visits"] == 100
     assert by_channel(report(p))["organic"]["visit_to_lead"] == pytest.approx(0.02)
+    by_campaign = report(p, "--by", "campaign")["rows"]
+    assert [(r["group"]["campaign"], r["visits"]) for r in by_campaign] == [(None, 100)]
 
 
 def test_init_offers_the_ga4_traffic_preset(tmp_path: Path) -> None:

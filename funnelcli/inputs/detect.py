@@ -315,14 +315,16 @@ def _head_text(path: Path, lines: int) -> str:
 
 def comment_lines(path: Path, prefix: str = "#") -> list[str]:
     """The lines at the top of a text file that start with ``prefix`` (an export's notes
-    above its header, as GA4 writes them); none for a file that cannot be read as text."""
+    above its header, as GA4 writes them), with any blank lines among or after them; none
+    for a file that cannot be read as text."""
     try:
         head = _head_text(path, 64)
     except OSError:
         return []
     found = []
     for line in head.splitlines():
-        if not line.startswith(prefix):
+        # A blank line between the notes and the header belongs to the notes.
+        if not line.startswith(prefix) and line.strip():
             break
         found.append(line)
     return found

@@ -223,6 +223,7 @@ PRESETS: dict[str, dict[str, Preset]] = {
             ),
             comment_range=True,
             skip_any=r"^\s*Grand total\s*$",
+            null_values=("(not set)",),  # GA4's "no campaign": the campaign-less leads' null
             date_formats=("%Y%m%d",),
         ),
     },
