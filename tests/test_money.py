@@ -349,7 +349,8 @@ def test_ga4_traffic_export_with_and_without_a_date_dimension(tmp_path: Path) ->
         "stages:\n  - {id: lead}\n  - {id: won, evidence: policy, requires: {score: {gte: 1}}}\n"
     )
     p.write(
-        "leads.csv", "lead_id,created_at,channel\nL1,2026-03-02,organic\nL2,2026-03-09,organic\n"
+        "leads.csv",
+        "lead_id,created_at,channel,campaign\nL1,2026-03-02,organic,\nL2,2026-03-09,organic,\n",
     )
     header = "Session primary channel group (Default channel group),Sessions,Engaged sessions\n"
     p.write("ga4.csv", notes + header + 'Organic Search,"1,000",600\nDirect,500,200\n')
