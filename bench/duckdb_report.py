@@ -56,7 +56,7 @@ trans AS (
       WHEN 'qso' THEN 4 WHEN 'qualified sales opportunity' THEN 4 WHEN 'opportunity' THEN 4
       WHEN 'won' THEN 5 WHEN 'customer' THEN 5 WHEN 'closed won' THEN 5
     END AS s,
-    try_strptime(entered_at, '%Y-%m-%d %H:%M:%S') AS ts
+    TRY_CAST(entered_at AS TIMESTAMP) AS ts  -- ISO, with a space or a T (heavy history)
   FROM {transitions}
 ),
 firsts AS (

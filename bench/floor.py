@@ -53,6 +53,10 @@ def touch(frame: pl.LazyFrame, cols: list[str], hash_ids: bool) -> pl.LazyFrame:
 
 
 def main(folder: Path, fmt: str, hash_ids: bool) -> None:
+    # A heavy history writes ISO times with a T (2026-05-01T10:00:00): parse what is there.
+    first = scan(folder / f"transitions.{fmt}").select("entered_at").head(1).collect()
+    if first.height and "T" in str(first.item()):
+        STAMP["entered_at"] = "%Y-%m-%dT%H:%M:%S"
     spend = ["date", "channel", "campaign", "amount", "currency"]
     frames = [
         touch(scan(folder / f"leads.{fmt}"), LEAD_COLS, hash_ids),

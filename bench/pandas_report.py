@@ -75,7 +75,7 @@ def firsts(raw: pd.DataFrame) -> pd.DataFrame:
         {
             "lead_id": raw["lead_id"],
             "s": raw["stage"].fillna("").str.strip().str.lower().map(STAGES),
-            "ts": pd.to_datetime(raw["entered_at"], format="%Y-%m-%d %H:%M:%S", errors="coerce"),
+            "ts": pd.to_datetime(raw["entered_at"], format="ISO8601", errors="coerce"),
         }
     ).dropna()
     wide = t.pivot_table(index="lead_id", columns="s", values="ts", aggfunc="min")

@@ -1,8 +1,11 @@
 """Benchmark: funnel against the polars floor, DuckDB SQL and pandas, as whole processes.
 
-    python bench/run.py [--sizes 1000000 10000000] [--formats csv parquet] [--runs 3]
+    python bench/run.py [--sizes 1000000 10000000] [--formats csv parquet]
+                        [--shapes light heavy] [--runs 3] [--skip pandas]
 
-Data comes from `funnel sample --seed 7` (cached in bench/data/). Before any time counts,
+Data comes from `funnel sample --seed 7` and `funnel sample --seed 7 --history heavy`
+(cached in bench/data/); the two shapes give the same report, so every tool is checked
+against the same figures. Before any time counts,
 the DuckDB and pandas outputs are checked equal to funnel's JSON (per channel: leads, spend,
 stage counts, MQL and won days). Prints a Markdown table of median wall time, peak RSS and
 ratios, and writes it to bench/results/latest.md. Needs the `bench` extra (duckdb, pandas).
@@ -45,25 +48,14 @@ def timed(cmd: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, float, byt
     return wall, usage.ru_maxrss / 1024, out
 
 
-def prepare(size: int, fmt: str) -> Path:
-    folder = HERE / "data" / f"{size}-{fmt}"
+def prepare(size: int, fmt: str, shape: str) -> Path:
+    """The data of one shape: ``light`` (funnel sample: ~0.55 stage rows a lead) or
+    ``heavy`` (--history heavy: ~2.5 rows a lead, stage names, exits, re-entries, T times)."""
+    folder = HERE / "data" / (f"{size}-{fmt}" if shape == "light" else f"{size}-{fmt}-{shape}")
     if not (folder / f"leads.{fmt}").exists():
-        print(f"generating {size:,} leads ({fmt})…", file=sys.stderr)
-        subprocess.run(
-            [
-                *FUNNEL,
-                "sample",
-                "--leads",
-                str(size),
-                "--seed",
-                "7",
-                "--format",
-                fmt,
-                "--out",
-                str(folder),
-            ],
-            check=True,
-        )
+        print(f"generating {size:,} leads ({fmt}, {shape} history)…", file=sys.stderr)
+        args = ["--leads", str(size), "--seed", "7", "--format", fmt, "--history", shape]
+        subprocess.run([*FUNNEL, "sample", *args, "--out", str(folder)], check=True)
     policy = starter_text(".").replace(".csv", f".{fmt}")
     (folder / "funnel.yaml").write_text(_same_work(policy))
     return folder
@@ -119,29 +111,35 @@ def same(funnel_json: bytes, other_json: bytes) -> str | None:
     return None
 
 
-def bench(size: int, fmt: str, runs: int) -> list[dict]:
-    folder = prepare(size, fmt)
-    cmds = commands(folder, fmt)
+def bench(size: int, fmt: str, shape: str, runs: int, skip: set[str]) -> list[dict]:
+    folder = prepare(size, fmt, shape)
+    cmds = {k: v for k, v in commands(folder, fmt).items() if k not in skip}
     reference = timed(cmds["funnel report"])[2]
+    # The tools take turns, run after run: a machine that drifts slows all of them alike.
+    samples: dict[str, list[tuple[float, float, bytes]]] = {name: [] for name in cmds}
+    for _ in range(runs):
+        for name, cmd in cmds.items():
+            ok = (0, 1) if name == "funnel check" else (0,)
+            samples[name].append(timed(cmd, ok))
     results = []
-    for name, cmd in cmds.items():
-        ok = (0, 1) if name == "funnel check" else (0,)
-        samples = [timed(cmd, ok) for _ in range(runs)]
+    for name in cmds:
+        runs_of = samples[name]
         if name == "funnel check":
-            json.loads(samples[0][2])  # exit 1 with its JSON is the faults; a crash prints none
-        problem = same(reference, samples[0][2]) if name in ("duckdb", "pandas") else None
+            json.loads(runs_of[0][2])  # exit 1 with its JSON is the faults; a crash prints none
+        problem = same(reference, runs_of[0][2]) if name in ("duckdb", "pandas") else None
         results.append(
             {
                 "size": size,
                 "format": fmt,
+                "shape": shape,
                 "tool": name,
-                "seconds": statistics.median(s[0] for s in samples),
-                "rss": max(s[1] for s in samples),
+                "seconds": statistics.median(s[0] for s in runs_of),
+                "rss": max(s[1] for s in runs_of),
                 "problem": problem,
             }
         )
         print(
-            f"{size:,} {fmt} {name}: {results[-1]['seconds']:.2f}s "
+            f"{size:,} {fmt} {shape} {name}: {results[-1]['seconds']:.2f}s "
             f"{results[-1]['rss']:.0f} MiB {problem or ''}",
             file=sys.stderr,
         )
@@ -150,13 +148,13 @@ def bench(size: int, fmt: str, runs: int) -> list[dict]:
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| leads | format | tool | median s | peak RSS MiB | time / floor | RSS / floor | funnel report time ÷ this |",
-        "|---:|---|---|---:|---:|---:|---:|---|",
+        "| leads | format | history | tool | median s | peak RSS MiB | time / floor | RSS / floor | funnel report time ÷ this |",
+        "|---:|---|---|---|---:|---:|---:|---:|---|",
     ]
-    by_key = {(r["size"], r["format"], r["tool"]): r for r in results}
+    by_key = {(r["size"], r["format"], r["shape"], r["tool"]): r for r in results}
     for r in results:
-        floor = by_key[(r["size"], r["format"], "polars floor")]
-        report = by_key[(r["size"], r["format"], "funnel report")]
+        floor = by_key[(r["size"], r["format"], r["shape"], "polars floor")]
+        report = by_key[(r["size"], r["format"], r["shape"], "funnel report")]
         verdict = ""
         if r["tool"] in ("duckdb", "pandas", "polars + id hashing"):
             verdict = (
@@ -165,7 +163,8 @@ def table(results: list[dict]) -> str:
                 else f"not compared: {r['problem']}"
             )
         lines.append(
-            f"| {r['size']:,} | {r['format']} | {r['tool']} | {r['seconds']:.2f} | {r['rss']:.0f} | "
+            f"| {r['size']:,} | {r['format']} | {r['shape']} | {r['tool']} | {r['seconds']:.2f} | "
+            f"{r['rss']:.0f} | "
             f"{r['seconds'] / floor['seconds']:.2f} | {r['rss'] / floor['rss']:.2f} | {verdict} |"
         )
     return "\n".join(lines)
@@ -191,10 +190,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--formats", nargs="+", default=["csv", "parquet"])
+    parser.add_argument("--shapes", nargs="+", default=["light", "heavy"])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip", nargs="*", default=[], help="tools to leave out (pandas)")
     args = parser.parse_args()
     results = [
-        r for size in args.sizes for fmt in args.formats for r in bench(size, fmt, args.runs)
+        r
+        for size in args.sizes
+        for shape in args.shapes
+        for fmt in args.formats
+        for r in bench(size, fmt, shape, args.runs, set(args.skip))
     ]
     text = f"Machine: {machine()}. Median of {args.runs} runs.\n\n{table(results)}\n"
     (HERE / "results").mkdir(exist_ok=True)

@@ -66,6 +66,11 @@ class ReportFormat(StrEnum):
     email = "email"
 
 
+class History(StrEnum):
+    light = "light"
+    heavy = "heavy"
+
+
 class Basis(StrEnum):
     cohort = "cohort"
     period = "period"
@@ -417,13 +422,24 @@ def sample(
     months: Annotated[int, typer.Option(min=1, help="Months of history.")] = 6,
     data_format: Annotated[DataFormat, typer.Option("--format")] = DataFormat.csv,
     force: Annotated[bool, typer.Option(help="Replace tables already in --out.")] = False,
+    history: Annotated[
+        History,
+        typer.Option(help="light: a few stage rows a lead; heavy: a CRM's full lifecycle history."),
+    ] = History.light,
 ) -> None:
     """Write synthetic, realistic leads, spend and transitions of any size."""
     # Imported here: only this command needs numpy, and importing it costs every other
     # command a tenth of a second.
     from funnelcli.sample import SampleSpec, write_sample  # noqa: PLC0415
 
-    spec = SampleSpec(leads=leads, seed=seed, months=months, fmt=data_format.value, force=force)
+    spec = SampleSpec(
+        leads=leads,
+        seed=seed,
+        months=months,
+        fmt=data_format.value,
+        force=force,
+        history=history.value,
+    )
     with progress(stderr, enabled=True) as step:
         paths = _guard(ctx, lambda: _forcible(lambda: write_sample(spec, out, step)))
     stderr.print(Text("wrote " + ", ".join(str(p) for p in paths)), highlight=False)

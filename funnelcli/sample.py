@@ -73,6 +73,7 @@ class SampleSpec:
     months: int = 6
     fmt: str = "csv"
     force: bool = False  # replace tables already in the folder
+    history: str = "light"  # light: ~0.55 stage rows a lead; heavy: a CRM's full history
 
 
 CHUNK = 1_000_000  # leads made at a time: memory stays near 1 GB whatever --leads asks for
@@ -90,6 +91,19 @@ AD_FIGURES = {
     "organic": (0.0, 0.0, 30.0, "Organic Search"),
 }
 DIRECT_VISITS_PER_DAY = 140.0  # GA4's "Direct": visits no lead channel claims
+# The heavy history (--history heavy), from a stream of its own: what a CRM's lifecycle
+# history export holds — every stage by its *name*, the entry stage and the "Subscriber"
+# stage before it (an exit), re-entries, ISO times with a T: about 2.5 rows a lead.
+HEAVY_STREAM = 20
+STAGE_NAMES = {
+    "mql": ["Marketing Qualified Lead"],
+    "sql": ["Sales Qualified Lead"],
+    "qso": ["Qualified Sales Opportunity"],
+    "won": ["closed won", "Customer"],
+    "lost": ["Lost"],
+}
+SPELLED_AS = {s: k for k, names in STAGE_SPELLING.items() for s in names} | {"lost": "lost"}
+P_SUBSCRIBER, P_REENTRY = 0.75, 0.35
 
 
 def write_sample(spec: SampleSpec, out: Path, step: Step = quiet, chunk: int = CHUNK) -> list[Path]:
@@ -110,6 +124,7 @@ def write_sample(spec: SampleSpec, out: Path, step: Step = quiet, chunk: int = C
     remove_stale_temps(out / "sample")
     rng = np.random.default_rng(spec.seed)
     extra = np.random.default_rng([spec.seed, EXTRA_STREAM])
+    heavy = np.random.default_rng([spec.seed, HEAVY_STREAM]) if spec.history == "heavy" else None
     days = (_add_months(START, spec.months) - START).days
     with _Staged(out, spec.fmt) as staged:
         for start in range(0, spec.leads, chunk):
@@ -120,7 +135,10 @@ def write_sample(spec: SampleSpec, out: Path, step: Step = quiet, chunk: int = C
             if start == 0:  # drawn here so that one chunk makes what one pass always made
                 staged.add("spend", _spend(rng, days, extra))
                 staged.add("traffic", _traffic(extra, days, spec.leads))
-            staged.add("transitions", _transitions(rng, leads, stages, first=start == 0))
+            trans = _transitions(rng, leads, stages, first=start == 0)
+            if heavy is not None:
+                trans = _heavy_history(heavy, trans, leads, stages)
+            staged.add("transitions", trans)
         step(f"writing {', '.join(p.name for p in paths)}")
         staged.commit(paths)
     return paths
@@ -328,13 +346,63 @@ def _transitions(
     return pl.concat(parts).sort("__s", maintain_order=True).drop("__s")
 
 
-def _rows(ids: pl.Series, stage: pl.Series, at: np.ndarray, keep: np.ndarray) -> pl.DataFrame:
+def _heavy_history(
+    rng: np.random.Generator,
+    light: pl.DataFrame,
+    leads: pl.DataFrame,
+    stages: dict[str, np.ndarray],
+) -> pl.DataFrame:
+    """The light history rewritten as a CRM's lifecycle history: stage names, a "Lead" row
+    at creation for every lead and a "Subscriber" row (an exit stage) before it for most,
+    MQLs entered again later (re-entries), every time ISO with a T."""
+    n = len(stages["mql"])
+    ids = leads["lead_id"].head(n)
+    created = stages["created_s"].astype(np.float64)
+    spelled = pl.col("stage").replace_strict(SPELLED_AS, default=None)
+    names = [pl.lit(v[0]) for v in STAGE_NAMES.values()]
+    named = light.with_columns(
+        pl.when(spelled == "won")
+        .then(
+            pl.when(pl.col("lead_id").str.ends_with("7"))
+            .then(pl.lit("Customer"))
+            .otherwise(names[3])
+        )
+        .otherwise(spelled.replace_strict({k: v[0] for k, v in STAGE_NAMES.items()}, default=None))
+        .alias("stage"),
+        pl.col("entered_at").str.replace(" ", "T", literal=True),
+    )
+    everyone = np.ones(n, dtype=bool)
+    before = created - rng.uniform(3_600, 30 * 86_400, size=n)
+    again = created + rng.uniform(90, 180, size=n) * 86_400  # recycled, long after MQL
+    extra = [
+        _rows(ids, pl.repeat("Lead", n, eager=True), created, everyone, iso=True),
+        _rows(
+            ids,
+            pl.repeat("Subscriber", n, eager=True),
+            before,
+            rng.random(n) < P_SUBSCRIBER,
+            iso=True,
+        ),
+        _rows(
+            ids,
+            pl.repeat("Marketing Qualified Lead", n, eager=True),
+            again,
+            stages["mql"] & (rng.random(n) < P_REENTRY),
+            iso=True,
+        ),
+    ]
+    return pl.concat([named, *(e.drop("__s") for e in extra)])
+
+
+def _rows(
+    ids: pl.Series, stage: pl.Series, at: np.ndarray, keep: np.ndarray, *, iso: bool = False
+) -> pl.DataFrame:
     seconds = at.astype(np.int64)
     frame = pl.DataFrame(
         {
             "lead_id": ids,
             "stage": stage,
-            "entered_at": _stamps(seconds, "%Y-%m-%d %H:%M:%S"),
+            "entered_at": _stamps(seconds, "%Y-%m-%dT%H:%M:%S" if iso else "%Y-%m-%d %H:%M:%S"),
             "__s": seconds,
         },
         strict=False,

@@ -15,6 +15,7 @@ from funnelcli.pipeline import run_report
 from funnelcli.policy.config import load_policy
 from funnelcli.sample import SampleSpec, write_sample
 from funnelcli.scaffold import starter_text
+from tests.conftest import invoke
 
 FAULT_DATE = "2026-10-30T12:00:00Z"  # the re-imported duplicates' created_at
 
@@ -118,3 +119,29 @@ def test_an_interrupted_sample_leaves_nothing_behind(tmp_path: Path, fmt: str) -
         write_sample(SampleSpec(leads=2500, fmt=fmt, force=True), tmp_path, interrupt, chunk=1000)
     assert [p.name for p in tmp_path.iterdir()] == [f"leads.{fmt}"]
     assert (tmp_path / f"leads.{fmt}").read_text() == "the previous sample"
+
+
+def test_a_heavy_history_is_a_crm_lifecycle_export_with_the_same_report(tmp_path: Path) -> None:
+    """--history heavy: about 2.5 rows a lead, stages by name, the entry stage and the
+    "Subscriber" exit for most leads, MQL re-entries, ISO times with a T — and, since none
+    of that moves a first entry, exactly the light history's report."""
+    for history in ("light", "heavy"):
+        spec = SampleSpec(leads=3000, history=history)
+        write_sample(spec, tmp_path / history, lambda _: None, chunk=1000)
+    heavy = _read(tmp_path / "heavy", "transitions")
+    assert 2.2 < heavy.height / 3000 < 2.8
+    stages = set(heavy["stage"])
+    assert {"Lead", "Subscriber", "Marketing Qualified Lead", "closed won", "Lost"} <= stages
+    assert "mql" not in stages and "opportunity" not in stages
+    assert heavy["entered_at"].str.contains("T").all()
+    mql = heavy.filter(pl.col("stage") == "Marketing Qualified Lead")
+    assert mql["lead_id"].is_duplicated().any()  # re-entries
+    reports = {}
+    for history in ("light", "heavy"):
+        config = tmp_path / history / "funnel.yaml"
+        config.write_text(starter_text("."))
+        run = invoke("report", "-c", config, "-f", "json", "-q", "--as-of", "2026-11-30")
+        assert run.exit_code == 0, run.stderr
+        reports[history] = run.json()
+    assert reports["heavy"]["rows"] == reports["light"]["rows"]
+    assert reports["heavy"]["total"] == reports["light"]["total"]
