@@ -417,6 +417,19 @@ def test_empty_last_cells_are_not_ragged(project: Project) -> None:
     assert report_json(project)["total"]["leads"] == 2
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", ""])
+def test_a_short_row_among_empty_last_cells_is_still_found(project: Project, ending: str) -> None:
+    # Quote-free: the delimiter count proves the rows whole or sends the file to the
+    # line-by-line check. Here row 3 lost its last cell (one comma short): found, by row.
+    rows = ["lead_id,created_at,channel,note", "L1,2026-01-01,web,", "L2,2026-01-02,ads,x"]
+    rows += ["L3,2026-01-03,ads", "L4,2026-01-04,web,"]
+    project.write("leads.csv", "\n".join(rows).replace("\n", ending or "\n") + ending)
+    assert_fails(report(project), 3, "leads.csv: row 3 has 3 cells but the header has 4")
+    whole = [r if r != "L3,2026-01-03,ads" else "L3,2026-01-03,ads," for r in rows]
+    project.write("leads.csv", "\n".join(whole) + ending)
+    assert report_json(project)["total"]["leads"] == 4
+
+
 def test_short_row_found_even_when_other_rows_are_quoted(project: Project) -> None:
     project.write(
         "leads.csv", 'lead_id,created_at,channel\n"L1","2026-01-01","web"\nL2,2026-01-02\n'
