@@ -195,3 +195,19 @@ def test_a_group_that_spent_without_leads_is_not_called_spendless() -> None:
     idle = Row(group={"period": dt.date(2026, 6, 8)}, leads=0, spend=None, cpl=None, stages={})
     assert charts.no_cpl([spent, idle]) == "spend, but no leads: CPL undefined"
     assert charts.no_cpl([idle]) == "no spend for this group"
+
+
+def test_a_report_of_thousands_of_groups_still_fits(tmp_path: Path) -> None:
+    """--by email: 5,000 groups. The page keeps the largest groups per table and says so;
+    the total stays over all of them; the message stays under the clipping size."""
+    out = tmp_path / "many.eml"
+    run = invoke(
+        "report", "-c", EXAMPLE, "--by", "email", "-f", "email", "-q", "-o", out,
+        "--mail-to", "growth@example.com",
+    )  # fmt: skip
+    assert run.exit_code == 0, run.stderr
+    message = email.message_from_bytes(out.read_bytes(), policy=policy.default)
+    html = _parts(message)["text/html"][0].get_content()
+    assert len(html.encode("utf-8")) < 100_000
+    assert "The 10 largest of 5000 groups by leads; the total is over all of them." in html
+    assert ">5,000<" in html  # the total's leads

@@ -65,9 +65,10 @@ def render(report: Report) -> str:
     return page(report, data_uri)
 
 
-def page(report: Report, embed: Embed) -> str:
+def page(report: Report, embed: Embed, max_groups: int | None = None) -> str:
     """The summary page, read top-down: headline figures, what needs attention, the funnel,
-    the tables a reader acts on, then trends for the groups that matter and the days."""
+    the tables a reader acts on, then trends for the groups that matter and the days.
+    ``max_groups``: per-group tables keep only the largest groups (by leads), and say so."""
     e = html.escape
     parts = [
         "<!DOCTYPE html>",
@@ -93,10 +94,11 @@ def page(report: Report, embed: Embed) -> str:
     parts.append(_table(overview_columns(report), [line.cells for line in overview(report)], 1))
     sections = details(report)
     timing = sections.pop()  # days: read after the trends
+    keep = _largest(report, max_groups)
     for section in sections:
-        parts += [H2.format(e(section.title)), _section(section)]
+        parts += [H2.format(e(section.title)), _section(section, keep)]
     parts += _trend_charts(report, embed)
-    parts += [H2.format(e(timing.title)), _section(timing)]
+    parts += [H2.format(e(timing.title)), _section(timing, keep)]
     parts += [f'<p style="color:#6b7280;font-size:12px">{e(n)}</p>' for n in notes(report)]
     if report.warnings:
         items = "".join(f"<li><code>{e(w.id)}</code>: {e(w.message)}</li>" for w in report.warnings)
@@ -200,9 +202,30 @@ def _img(src: str, alt: str) -> str:
     return f'<p><img src="{src}" alt="{html.escape(alt)}" style="max-width:100%;height:auto"></p>'
 
 
-def _section(section: Section) -> str:
-    rows = [*section.rows[:-1], [Cell(c.text, c.tone) for c in section.rows[-1]]]
-    return _table(section.columns, rows, section.numeric_from, bold_last=True)
+def _largest(report: Report, limit: int | None) -> set[int] | None:
+    """Positions of the ``limit`` groups with the most leads; None: every group."""
+    if limit is None or len(report.rows) <= limit:
+        return None
+    order = sorted(range(len(report.rows)), key=lambda i: -report.rows[i].leads)
+    return set(order[:limit])
+
+
+NOTE = '<p style="color:#6b7280;font-size:12px;margin-top:0">{}</p>'
+
+
+def _section(section: Section, keep: set[int] | None = None) -> str:
+    body = section.rows[:-1]
+    if keep is not None:
+        body = [row for i, row in enumerate(body) if i in keep]
+    rows = [*body, [Cell(c.text, c.tone) for c in section.rows[-1]]]
+    table = _table(section.columns, rows, section.numeric_from, bold_last=True)
+    if keep is None:
+        return table
+    note = (
+        f"The {len(body)} largest of {len(section.rows) - 1} groups by leads; the total is "
+        "over all of them. Every group is in --format csv or json."
+    )
+    return table + NOTE.format(html.escape(note))
 
 
 def _table(

@@ -18,6 +18,7 @@ from funnelcli.render.sections import change_text
 
 DOMAIN = "funnel.report"  # the right-hand side of Content-IDs and the Message-ID
 HTML_LIMIT = 100_000  # bytes of HTML a mail client shows without clipping (Gmail: ~102 KB)
+TABLE_GROUPS = (25, 10)  # the groups per table tried, in turn, when the page is too long
 
 
 def render(report: Report, to: list[str], sender: str | None = None) -> str:
@@ -37,7 +38,13 @@ def render(report: Report, to: list[str], sender: str | None = None) -> str:
         images.append((cid, png))
         return f"cid:{cid}"
 
-    msg.add_alternative(html_render.page(report, attach), subtype="html")
+    page = html_render.page(report, attach)
+    for groups in TABLE_GROUPS:  # a report of hundreds of groups: only the largest
+        if len(page.encode("utf-8")) <= HTML_LIMIT:
+            break
+        images.clear()
+        page = html_render.page(report, attach, max_groups=groups)
+    msg.add_alternative(page, subtype="html")
     html_part = msg.get_payload()[1]
     for cid, png in images:
         html_part.add_related(png, "image", "png", cid=f"<{cid}>", disposition="inline")
