@@ -65,7 +65,8 @@ def subject(report: Report) -> str:
     elif total.revenue is not None:
         parts.append(f"revenue {fmt.money(total.revenue, c)}")
     parts.append(f"{fmt.count(total.stages[last_id].count)} {last_name}")
-    return f"Funnel {fmt.window(report.since, report.until)}: {', '.join(parts)}"
+    text = f"Funnel {fmt.window(report.since, report.until)}: {', '.join(parts)}"
+    return " ".join(text.split())  # a stage name with a line break must not break the header
 
 
 def _plain(report: Report) -> str:
