@@ -4,12 +4,29 @@ or range is told and shown, and how a range becomes one row a day (docs/inputs.m
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
+from funnelcli.findings import Finding
 from funnelcli.inputs import parse
+from funnelcli.inputs.load import set_aside
 
 RAW_DATE, RAW_DATE_END = "__raw_date", "__raw_date_end"  # the cells as written
 SPLIT = ("micros", "impressions", "clicks", "visits")  # what a range's days share
+
+
+def set_aside_after(
+    raw: pl.DataFrame, name: str, as_of: dt.date | None
+) -> tuple[pl.DataFrame, list[Finding]]:
+    """The rows dated on or before ``as_of`` (or unreadable: those are checked as they are),
+    and ``input.after_as_of`` for the others. The days of a range that run past ``as_of``
+    are cut after the range is spread (``spread_over_days``)."""
+    if as_of is None:
+        return raw, []
+    after = (pl.col("date") > as_of).fill_null(False)
+    aside = set_aside(name, int(raw.select(after.sum()).item()), as_of)
+    return (raw.filter(~after) if aside else raw), aside
 
 
 def bad_date() -> pl.Expr:

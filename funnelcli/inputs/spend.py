@@ -23,7 +23,6 @@ from funnelcli.inputs.load import (
     keep_findings,
     open_table,
     reading_findings,
-    set_aside,
     source_for,
 )
 from funnelcli.inputs.ranges import RAW_DATE, RAW_DATE_END
@@ -78,11 +77,8 @@ def _load_file(
     ).drop(list(stamps))
     raw = collect(query, opened.scanned)
     later = empty_input(source.name, raw.height)
-    if as_of is not None:
-        after = (pl.col("date") > as_of).fill_null(False)
-        aside = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
-        raw = raw.filter(~after) if aside else raw
-        later += aside
+    raw, aside = ranges.set_aside_after(raw, source.name, as_of)
+    later += aside
     loaded = _clean(raw, policy.currency, counted=[c for c in COUNTS if c in schema])
     if sales:
         loaded.frame = loaded.frame.drop(COUNTS)

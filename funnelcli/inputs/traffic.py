@@ -22,7 +22,6 @@ from funnelcli.inputs.load import (
     keep_findings,
     open_table,
     reading_findings,
-    set_aside,
     source_for,
 )
 from funnelcli.inputs.ranges import RAW_DATE, RAW_DATE_END
@@ -83,12 +82,7 @@ def _load_file(
         col("__stamp").dt.date().alias("date"), col("__stamp_end").dt.date().alias("date_end")
     ).drop(list(stamps))
     raw = collect(query, opened.scanned)
-    later = []
-    if as_of is not None:
-        after = (col("date") > as_of).fill_null(False)
-        aside = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
-        raw = raw.filter(~after) if aside else raw
-        later += aside
+    raw, later = ranges.set_aside_after(raw, source.name, as_of)
     loaded = _clean(raw)
     loaded.headers = schema.names()
     if as_of is not None:

@@ -208,16 +208,9 @@ def _with_spend(
     the total. ``__base_micros``: the spend of the days whose leads are mature."""
     cols = query.group_by
     spend = _window_spend(spend_df, query)
-    cutoff = query.maturity_cutoff
-    # Summed in 128 bits: Int64 micro-units wrap silently past 9.2e12 currency units, which
-    # IDR, VND or KRW totals reach (docs/inputs.md, "Amounts": never a wrong total).
-    micros = pl.col("micros").cast(pl.Int128)
-    if cutoff is None or query.include_immature:
-        base = micros.sum()
-    else:
-        base = micros.filter(pl.col("date") <= cutoff).sum()
+    micros, base = _money_sums(query)
     sums = [
-        micros.sum().alias("micros"),
+        micros.alias("micros"),
         base.alias("__base_micros"),
         pl.len().alias("__spend_rows"),
         # A count is known for a group only when every spend row of it has one: a row
@@ -239,22 +232,28 @@ def _with_spend(
 COUNTS = ("impressions", "clicks")
 
 
+def _money_sums(query: Query) -> tuple[pl.Expr, pl.Expr]:
+    """The sum of a dated money column's micro-units, and that of the days whose leads are
+    mature (with --within; else the same). Summed in 128 bits: Int64 micro-units wrap
+    silently past 9.2e12 currency units, which IDR, VND or KRW totals reach (docs/inputs.md,
+    "Amounts": never a wrong total)."""
+    micros = pl.col("micros").cast(pl.Int128)
+    cutoff = query.maturity_cutoff
+    if cutoff is None or query.include_immature:
+        return micros.sum(), micros.sum()
+    return micros.sum(), micros.filter(pl.col("date") <= cutoff).sum()
+
+
 def _with_sales(
     rows: pl.LazyFrame, total: pl.LazyFrame, sales_df: pl.DataFrame | None, query: Query
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Sales cost (``kind: sales``) of the window: a row's when it has the row's channel,
     the total's always; ``__unassigned`` counts the window's rows with no channel."""
     sales = _window_spend(sales_df, query)
-    micros = pl.col("micros").cast(pl.Int128)
-    cutoff = query.maturity_cutoff
-    base = (
-        micros
-        if cutoff is None or query.include_immature
-        else micros.filter(pl.col("date") <= cutoff)
-    )
+    micros, base = _money_sums(query)
     sums = [
-        micros.sum().alias("__sales"),
-        base.sum().alias("__base_sales"),
+        micros.alias("__sales"),
+        base.alias("__base_sales"),
         pl.len().alias("__sales_rows"),
     ]
     nulls = [pl.lit(None, pl.Int64).alias(n) for n in ("__sales", "__base_sales")]

@@ -10,8 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from funnelcli.catalogue import metric_of
-from funnelcli.model import Report, Row
+from funnelcli.model import Report, Row, metric_values
 from funnelcli.render import charts, fmt
 from funnelcli.render.markdown import title
 from funnelcli.render.sections import (
@@ -132,7 +131,7 @@ def _cards(report: Report, embed: Embed) -> str:
             change = f' <span style="font-size:12px">{_cell(kpi.change)}</span>'
         spark = ""
         if len(series) >= 3 and charts.available():
-            values = [_value_of(kpi.key, row) for row in series]
+            values = [metric_values(row).get(kpi.key) for row in series]
             src = embed(charts.sparkline(values), f"spark-{kpi.key}")
             spark = f'<br><img src="{src}" alt="" width="105" height="28">'
         cards.append(
@@ -140,14 +139,6 @@ def _cards(report: Report, embed: Embed) -> str:
             f'<div style="font-size:20px;font-weight:600">{e(kpi.value)}{change}</div>{spark}</div>'
         )
     return f'<div style="margin:4px 0 4px">{"".join(cards)}</div>'
-
-
-def _value_of(key: str, row: Row) -> float | None:
-    if "." in key and key.endswith(".count"):
-        stage = row.stages.get(key.split(".", 1)[0])
-        return None if stage is None else float(stage.count)
-    value = metric_of(key).value(row)
-    return None if value is None else float(value)
 
 
 def _funnel_chart(report: Report, embed: Embed) -> list[str]:
