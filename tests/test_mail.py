@@ -67,6 +67,11 @@ def test_the_message_is_well_formed_and_small(tmp_path: Path) -> None:
         assert part.get_content_type() == "image/png"
         assert part.get_content_disposition() == "inline"
         assert part.get_content().startswith(b"\x89PNG\r\n\x1a\n")
+    # The figure cards: the number first, its change beside it.
+    cards = re.findall(
+        r'font-size:20px;font-weight:600">([^<]+) <span[^>]*>(?:<span[^>]*>)?([^<]+)<', html
+    )
+    assert cards[:3] == [("181", "▼12%"), ("$6,600.85", "▲4%"), ("$36.47", "▲18%")]
     text = plain.get_content()
     assert "181 leads (2026-06-24 → 2026-06-30, cohort basis) cost $6,600.85" in text
     assert "| channel | leads | spend |" in text  # the Markdown tables, readable as text

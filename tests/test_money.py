@@ -479,3 +479,41 @@ def test_revenue_with_a_decimal_comma_is_detected_and_said(tmp_path: Path) -> No
     run = invoke("report", "-c", p.config, "-q", "--as-of", "2026-03-31")
     assert run.exit_code == 3
     assert "column 'wert' has amounts with a decimal comma (1.234,56)" in run.stderr
+
+
+def test_revenue_from_two_places_is_refused(shop: Project) -> None:
+    # The leads carry revenue (deal), and a closed-deals file would too: every deal twice.
+    shop.policy(
+        POLICY.replace(
+            "  transitions: {path: transitions.csv}",
+            "  transitions:\n    - {path: transitions.csv}\n"
+            "    - {path: deals.csv, stage: won, columns: {entered_at: closed, revenue: value}}",
+        )
+    )
+    shop.write("deals.csv", "lead_id,closed,value\nL1,2026-03-05,400\n")
+    run = invoke("report", "-c", shop.config, "-q", "--as-of", "2026-03-31")
+    assert run.exit_code == 3
+    assert "revenue comes from both the leads input" in run.stderr
+    assert "Keep one" in run.stderr
+
+
+def test_revenue_mapped_on_spend_is_a_config_error(shop: Project) -> None:
+    shop.policy(
+        POLICY.replace("- {path: spend.csv}", "- {path: spend.csv, columns: {revenue: amount}}")
+    )
+    run = invoke("report", "-c", shop.config, "-q")
+    assert run.exit_code == 2
+    assert "inputs.spend[0].columns.revenue: revenue is read" in run.stderr
+    assert "revenue is read from the leads or a closed-deals input, not from spend" in run.stderr
+
+
+def test_a_count_that_is_not_a_whole_number_is_flagged(shop: Project) -> None:
+    shop.write("spend.csv", SPEND.replace('"10,000",200', '"10,000",lots'))
+    rep = report(shop)
+    found = next(w for w in rep["warnings"] if w["code"] == "spend.bad_count")
+    assert found["examples"] == [{"file": "spend.csv", "row": 1, "value": "lots"}]
+    assert "have clicks that are not a whole number" in found["message"]
+    search = by_channel(rep)["paid_search"]
+    # Its spend counts; its clicks (and CPC, CTR) are unknown rather than short.
+    assert (search["spend"], search["clicks"], search["cpc"]) == (150.0, None, None)
+    assert search["impressions"] == 15000
