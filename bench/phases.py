@@ -2,18 +2,31 @@
 
 Usage: python bench/phases.py CONFIG   (e.g. bench/data/10000000-csv/funnel.yaml)
 Each line is the time spent in the step named on it (reading leads, transitions, qualifying,
-measuring, checking data quality). Not part of the test suite.
+measuring, checking data quality) and the process's resident memory and peak RSS when the step ended (MiB). Not part of
+the test suite.
 """
 
 from __future__ import annotations
 
+import os
+import resource
 import sys
 import time
 from pathlib import Path
 
-from funnelcli.measure.metrics import Query
-from funnelcli.pipeline import run_report
-from funnelcli.policy.config import load_policy
+from funnelcli.entry import tune_allocator
+
+tune_allocator()  # as the funnel command does, before polars loads
+
+from funnelcli.measure.metrics import Query  # noqa: E402
+from funnelcli.pipeline import run_report  # noqa: E402
+from funnelcli.policy.config import load_policy  # noqa: E402
+
+
+def held() -> float:
+    """The process's resident memory now, in MiB (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def main(config: Path) -> None:
@@ -22,7 +35,8 @@ def main(config: Path) -> None:
 
     def step(name: str) -> None:
         now = time.perf_counter()
-        print(f"{now - current[0]:7.2f} s  {current[1]}", flush=True)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{now - current[0]:7.2f} s  {held():6.0f} {peak:6.0f} MiB  {current[1]}", flush=True)
         current[:] = [now, name]
 
     run_report(load_policy(config), Query(), step=step)

@@ -488,3 +488,25 @@ def test_nul_inside_a_channel_is_removed_and_reported(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "facebook,2," in run.stdout and "\x00" not in run.stdout
     assert "input.control_chars" in run.stderr
+
+
+def test_the_allocator_setting_is_made_before_polars_loads() -> None:
+    """polars reads its allocator's setting once, when it loads: the entry point must make
+    it before importing anything that imports polars, and leave a user's own setting."""
+    probe = (
+        "import os, sys\n"
+        "from funnelcli import entry\n"
+        "loaded = 'polars' in sys.modules\n"
+        "entry.tune_allocator()\n"
+        "print(loaded, os.environ['_RJEM_MALLOC_CONF'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "dirty_decay_ms:200,muzzy_decay_ms:0"]
+    env["_RJEM_MALLOC_CONF"] = "narenas:2"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "narenas:2"]

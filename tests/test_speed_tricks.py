@@ -1,8 +1,9 @@
 """Each speed trick beside the plain version it stands for, compared on random data.
 
-by_distinct works a categorical out once per distinct value; repeated_rows compares 64-bit
-hashes before values; first_rows picks each group's first row by a packed (file, row) key;
-the leads-to-entries join goes through id hashes (its colliding fall-back is exercised by
+by_distinct works a categorical out once per distinct value; repeated_rows sorts a
+whole-number key as it is and any other key's 64-bit hashes before comparing values;
+first_rows picks each group's first row by a packed (file, row) key; the leads-to-entries
+join goes through id hashes (its colliding fall-back is exercised by
 tests/test_properties.py). The plain versions are what the code would be without them."""
 
 from __future__ import annotations
@@ -63,6 +64,22 @@ def test_repeated_rows_equals_is_duplicated(rows: list[tuple[str, int, str | Non
     fast = repeated_rows(frame, pl.col("key"))
     plain = frame.filter(pl.col("key").is_duplicated())
     assert_frame_equal(fast.sort(FILE, ROW), plain.sort(FILE, ROW), categorical_as_str=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), max_size=40))
+def test_repeated_rows_of_packed_whole_numbers_equals_is_duplicated(
+    pairs: list[tuple[int, int]],
+) -> None:
+    # The (lead position, stage code) key of the duplicate-entry check: sorted unhashed.
+    frame = pl.DataFrame(
+        {"lead": [p[0] for p in pairs], "stage": [p[1] for p in pairs], "n": range(len(pairs))},
+        schema={"lead": pl.UInt32, "stage": pl.UInt8, "n": pl.Int64},
+    )
+    key = pl.col("lead").cast(pl.UInt64) * (1 << 32) + pl.col("stage")
+    fast = repeated_rows(frame, key)
+    plain = frame.filter(pl.struct("lead", "stage").is_duplicated())
+    assert_frame_equal(fast.sort("n"), plain.sort("n"))
 
 
 @settings(max_examples=60, deadline=None)
