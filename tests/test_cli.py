@@ -226,6 +226,7 @@ def test_progress_steps_are_reported(small: Project) -> None:
     run_report(load_policy(small.config), Query(), step=steps.append)
     assert steps == [
         "reading leads (leads.csv)",
+        "scoring 2 leads",
         "reading spend (spend.csv)",
         "reading stage transitions of 2 leads",
         "qualifying 2 leads",

@@ -41,15 +41,21 @@ class Dataset:
     features: frozenset[str] = frozenset()  # what the inputs carry (catalogue.has_data)
 
 
-def load_dataset(
+def read_leads(
     policy: Policy, extras: set[str], step: Step = quiet, as_of: dt.date | None = None
-) -> Dataset:
-    """Read every input once; ``extras`` are the lead columns rules and ``--by`` need.
-
-    ``step`` is told what is being done next (the CLI shows it as progress). ``as_of``:
-    every event dated after that day is set aside as the files are read (point in time)."""
+) -> Loaded:
+    """The leads input, read first and on its own; ``extras`` are the lead columns rules and
+    ``--by`` need. ``step`` is told what is being done next (the CLI shows it as progress).
+    ``as_of``: every event dated after that day is set aside as the files are read."""
     step(f"reading leads ({policy.resolve(policy.inputs.leads).name})")
-    leads = load_leads(policy, extras, as_of)
+    return load_leads(policy, extras, as_of)
+
+
+def load_dataset(
+    policy: Policy, leads: Loaded, step: Step = quiet, as_of: dt.date | None = None
+) -> Dataset:
+    """Every other input read once, beside the ``leads`` that ``read_leads`` gave (their
+    rows as they came; the caller may have replaced columns it is done with)."""
     if policy.inputs.spend_inputs():
         names = ", ".join(policy.resolve(s).name for s in policy.inputs.spend_inputs())
         step(f"reading spend ({names})")

@@ -51,28 +51,37 @@ def first_entries(transitions: pl.DataFrame, stage_ids: list[str], leads: int) -
     )
 
 
+def decide(leads: pl.DataFrame, compiled: CompiledPolicy, policy: Policy) -> pl.DataFrame:
+    """What the rules say of each lead, in the leads' order: the score, one column per
+    scoring dimension and ``__ok_<s>`` (the stage's ``requires`` holds) for every stage.
+
+    Worked out as soon as the leads are read, so that the columns only the rules read can
+    be dropped before the other inputs take memory."""
+    computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
+    ok = [compiled.requires[s].fill_null(False).alias(ok_col(s)) for s in policy.stage_ids[1:]]
+    # The in-memory engine keeps the leads' chunks, which every added column must share.
+    scored = score_leads(leads.lazy(), compiled).select(*computed, *ok)
+    return scored.collect(engine="in-memory")
+
+
 def qualify(
     leads: pl.DataFrame,
+    decided: pl.DataFrame,
     transitions: pl.DataFrame,
     policy: Policy,
-    compiled: CompiledPolicy,
     keep: list[str],
 ) -> pl.DataFrame:
-    """The ``keep`` lead columns with score columns, ``__reached_<s>`` and ``__at_<s>`` for
-    every stage (no conversion window), and the evidence they were decided on:
-    ``__first_<s>`` and ``__ok_<s>``, read by the checks that compare the CRM's word with
-    the policy's, by ``score --explain`` and by :func:`requalify`. Rows stay in the leads'
+    """The ``keep`` lead columns with the ``decided`` ones (:func:`decide`), ``__reached_<s>``
+    and ``__at_<s>`` for every stage (no conversion window), and the CRM evidence they were
+    decided on: ``__first_<s>``, read by the checks that compare the CRM's word with the
+    policy's, by ``score --explain`` and by :func:`requalify`. Rows stay in the leads'
     order; the kept columns are the leads' own, not copies.
     """
     ids = policy.stage_ids
-    computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
-    ok = [compiled.requires[s].fill_null(False).alias(ok_col(s)) for s in ids[1:]]
-    # The in-memory engine keeps the leads' chunks, which every added column must share.
-    scored = score_leads(leads.lazy(), compiled).select(*computed, *ok)
     firsts = first_entries(transitions, ids[1:], leads.height)
     lengths = leads["lead_id"].chunk_lengths()
     frame = pl.concat(
-        [leads.select(keep), scored.collect(engine="in-memory"), cut_like(firsts, lengths)],
+        [leads.select(keep), cut_like(decided, lengths), cut_like(firsts, lengths)],
         how="horizontal",
     )
     # The in-memory engine adds columns beside the existing ones; the streaming engine
