@@ -2,7 +2,8 @@
 
 Usage: python bench/phases.py CONFIG   (e.g. bench/data/10000000-csv/funnel.yaml)
 Each line is the time spent in the step named on it (reading leads, transitions, qualifying,
-measuring, checking data quality) and the process's resident memory and peak RSS when the step ended (MiB). Not part of
+measuring, checking data quality) the resident memory when it ended, the highest seen during it (looked at every 5 ms) and
+the process's peak RSS so far, in MiB. Not part of
 the test suite.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,14 +31,32 @@ def held() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+class Watch(threading.Thread):
+    """The highest resident memory seen during the current step, looked at every 5 ms."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.top = 0.0
+
+    def run(self) -> None:
+        while True:
+            self.top = max(self.top, held())
+            time.sleep(0.005)
+
+
 def main(config: Path) -> None:
     start = time.perf_counter()
     current = [start, "loading the policy"]
+    watch = Watch()
+    watch.start()
+    print("   time   held   step's top   peak so far (MiB)")
 
     def step(name: str) -> None:
         now = time.perf_counter()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{now - current[0]:7.2f} s  {held():6.0f} {peak:6.0f} MiB  {current[1]}", flush=True)
+        line = f"{now - current[0]:7.2f} s {held():6.0f} {watch.top:6.0f} {peak:6.0f}  {current[1]}"
+        print(line, flush=True)
+        watch.top = 0.0
         current[:] = [now, name]
 
     run_report(load_policy(config), Query(), step=step)

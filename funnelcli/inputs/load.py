@@ -486,5 +486,5 @@ def collect(frame: pl.LazyFrame, scanned: Scanned) -> pl.DataFrame:
         msg = f"{source.path}: cannot be read ({first}). Check the file is a complete export."
         raise InputError(msg) from None
     if table[MAYBE_SHORT].any():
-        scanned.verify()
+        scanned.verify_short_rows()
     return table.drop(MAYBE_SHORT)

