@@ -36,7 +36,7 @@ class Watch(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
-        self.top = 0.0
+        self.top = held()
 
     def run(self) -> None:
         while True:
@@ -56,7 +56,7 @@ def main(config: Path) -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         line = f"{now - current[0]:7.2f} s {held():6.0f} {watch.top:6.0f} {peak:6.0f}  {current[1]}"
         print(line, flush=True)
-        watch.top = 0.0
+        watch.top = held()
         current[:] = [now, name]
 
     run_report(load_policy(config), Query(), step=step)
