@@ -1,10 +1,10 @@
 """Where `funnel report` spends its time: the report's own progress steps, timed.
 
 Usage: python bench/phases.py CONFIG   (e.g. bench/data/10000000-csv/funnel.yaml)
-Each line is the time spent in the step named on it (reading leads, transitions, qualifying,
-measuring, checking data quality) the resident memory when it ended, the highest seen during it (looked at every 5 ms) and
-the process's peak RSS so far, in MiB. Not part of
-the test suite.
+Each line is the time spent in the step named on it (reading leads, scoring, transitions,
+qualifying, checking data quality, measuring), then in MiB the resident memory when it ended,
+the highest seen during it (looked at every 5 ms) and the process's peak RSS so far. Not part
+of the test suite.
 """
 
 from __future__ import annotations
