@@ -4,6 +4,7 @@ exit code, no traceback, no half-written output."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import os
 import time
 from pathlib import Path
@@ -417,17 +418,36 @@ def test_empty_last_cells_are_not_ragged(project: Project) -> None:
     assert report_json(project)["total"]["leads"] == 2
 
 
+STORED = {
+    "plain": lambda text: text.encode(),
+    "gzip": lambda text: gzip.compress(text.encode()),  # read into memory, then counted
+    "utf-16": lambda text: text.encode("utf-16"),  # transcoded to UTF-8, then counted
+}
+
+
+@pytest.mark.parametrize("stored", sorted(STORED))
 @pytest.mark.parametrize("ending", ["\n", "\r\n", ""])
-def test_a_short_row_among_empty_last_cells_is_still_found(project: Project, ending: str) -> None:
+def test_a_short_row_among_empty_last_cells_is_still_found(
+    project: Project, ending: str, stored: str
+) -> None:
     # Quote-free: the delimiter count proves the rows whole or sends the file to the
     # line-by-line check. Here row 3 lost its last cell (one comma short): found, by row.
     rows = ["lead_id,created_at,channel,note", "L1,2026-01-01,web,", "L2,2026-01-02,ads,x"]
     rows += ["L3,2026-01-03,ads", "L4,2026-01-04,web,"]
-    project.write("leads.csv", "\n".join(rows).replace("\n", ending or "\n") + ending)
+    path = project.root / "leads.csv"
+    path.write_bytes(STORED[stored]("\n".join(rows).replace("\n", ending or "\n") + ending))
     assert_fails(report(project), 3, "leads.csv: row 3 has 3 cells but the header has 4")
     whole = [r if r != "L3,2026-01-03,ads" else "L3,2026-01-03,ads," for r in rows]
-    project.write("leads.csv", "\n".join(whole) + ending)
+    path.write_bytes(STORED[stored]("\n".join(whole) + ending))
     assert report_json(project)["total"]["leads"] == 4
+
+
+def test_a_short_row_and_a_long_row_that_balance_the_counts(project: Project) -> None:
+    # One comma too few on row 2, one too many on row 3: the byte counts add up, but polars
+    # refuses the long row, and the line-by-line check then names the first bad one.
+    rows = ["lead_id,created_at,channel,note", "L1,2026-01-01,web", "L2,2026-01-02,ads,x,y"]
+    project.write("leads.csv", "\n".join(rows) + "\n")
+    assert_fails(report(project), 3, "leads.csv: row 1 has 3 cells but the header has 4")
 
 
 def test_short_row_found_even_when_other_rows_are_quoted(project: Project) -> None:
