@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from funnelcli.cli import app
 from funnelcli.inputs.parse import infer_types
-from tests.conftest import BASE_POLICY, Project, invoke, report_json
+from tests.conftest import BASE_POLICY, Project, invoke, report_json, warning
 
 SCORED = BASE_POLICY.format(timezone="UTC").replace(
     "aliases: [Marketing Qualified Lead]}", "requires: {field: size, gte: 50}}"
@@ -161,3 +161,18 @@ def test_type_inference_reads_past_the_first_thousand_values() -> None:
         "late_text": "str",
         "late_float": "float",
     }
+
+
+def test_email_is_compared_and_grouped_normalised(project: Project) -> None:
+    # Case and padding do not make another address: L2 repeats L1's e-mail (found by the
+    # check), and --by email groups both under the lower-cased address; a blank is none.
+    project.write(
+        "leads.csv",
+        "lead_id,created_at,channel,email\n"
+        "L1,2026-01-01,web,A@X.com\nL2,2026-01-02,web, a@x.COM \nL3,2026-01-03,web,\n",
+    )
+    data = report_json(project, "--by", "email")
+    groups = {row["group"]["email"]: row["leads"] for row in data["rows"]}
+    assert groups == {"a@x.com": 2, None: 1}
+    found = warning(data, "leads.duplicate_email")
+    assert found["count"] == 1 and found["examples"][0]["value"] == "a@x.com"
