@@ -195,6 +195,13 @@ def report(
     mail_from: Annotated[
         str | None, typer.Option(metavar="ADDRESS", help="--format email: the From: address.")
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ENGINE",
+            help="polars (default), duckdb, postgresql://USER@HOST/DB, spark:local, spark://HOST:PORT.",
+        ),
+    ] = None,
 ) -> None:
     """Per-group cost per lead, stage conversion, cost per stage and time in funnel."""
 
@@ -210,6 +217,7 @@ def report(
         compare=compare.value if compare else None,
         include_immature=include_immature,
         trend_periods=trend_periods,
+        engine=engine,
     )
 
     def work() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,9 +17,13 @@ import polars as pl
 
 from funnelcli.checks import run_checks, sort_findings
 from funnelcli.columns import REVENUE
+from funnelcli.engines import measurer, table_measurer
+from funnelcli.engines.connect import EngineSpec, session
+from funnelcli.engines.staged import stage as stage_files
+from funnelcli.engines.tables import uses_tables
 from funnelcli.errors import InputError, UsageError
 from funnelcli.findings import Finding
-from funnelcli.inputs.dataset import Step, load_dataset, quiet, read_leads
+from funnelcli.inputs.dataset import Dataset, Step, load_dataset, quiet, read_leads
 from funnelcli.inputs.load import FILE
 from funnelcli.inputs.readers import ROW
 from funnelcli.measure.compare import attach
@@ -32,7 +37,7 @@ from funnelcli.measure.explain import (
     rule_insight,
 )
 from funnelcli.measure.insights import DEFAULT_TREND_PERIODS, with_insights
-from funnelcli.measure.metrics import PERIOD, Query, build_report, check_groups
+from funnelcli.measure.metrics import PERIOD, Query, assemble, build_report, check_groups
 from funnelcli.measure.prepared import Prepared
 from funnelcli.measure.qualify import (
     at_col,
@@ -106,6 +111,7 @@ class Summary:
     as_of: str | None = None  # --as-of DATE|today|yesterday
     compare: str | None = None  # previous | year
     trend_periods: int = DEFAULT_TREND_PERIODS
+    engine: EngineSpec | None = None  # None: the embedded polars engine
 
 
 def run_report(
@@ -135,13 +141,91 @@ def run_report(
         raise UsageError(msg) from None
     # An explicit --as-of is a point in time: later events are set aside as files are read.
     cut = as_of if summary.as_of is not None else None
-    ready = prepare(policy, {c for c in query.by if c != PERIOD}, step, as_of=cut)
+    by = {c for c in query.by if c != PERIOD}
+    tables = uses_tables(policy)
+    with contextlib.ExitStack() as stack:
+        if summary.engine is None:
+            ready = prepare(policy, by, step, as_of=cut)
+        elif tables:
+            ready = _tables_on_engine(policy, by, summary.engine, stack, step=step, as_of=cut)
+        else:
+            ready = _on_engine(policy, by, summary.engine, stack, step=step, as_of=cut)
+        return _reported(
+            ready, query, summary, against, strict=strict, now=now, step=step, checked=not tables
+        )
+
+
+def _on_engine(
+    policy: Policy,
+    by: set[str],
+    spec: EngineSpec,
+    stack: contextlib.ExitStack,
+    *,
+    step: Step,
+    as_of: dt.date | None,
+) -> Prepared:
+    """The inputs read by funnel's own reader (its checks stay here), handed to the engine
+    as typed Parquet; the returned ``Prepared`` measures every query there."""
+    engine = stack.enter_context(session(spec))
+    ready = prepare(policy, by, step, rules=True, as_of=as_of)
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="funnel-")))
+    step(f"loading the inputs into {spec.kind}")
+    staged = stage_files(ready.data, referenced_fields(policy) | by, policy.timezone, folder)
+    engine.load(staged)
+    ready.measurer = measurer(policy, staged, engine)
+    return ready
+
+
+def _tables_on_engine(
+    policy: Policy,
+    by: set[str],
+    spec: EngineSpec,
+    stack: contextlib.ExitStack,
+    *,
+    step: Step,
+    as_of: dt.date | None,
+) -> Prepared:
+    """Inputs that are tables of the engine: prepared and measured there, in SQL. Nothing
+    is read here, so there are no data-quality findings (``funnel check`` reads exports)."""
+    engine = stack.enter_context(session(spec))
+    step(f"preparing the tables in {spec.kind}")
+    measure, features, columns = table_measurer(
+        policy, engine, as_of, referenced_fields(policy) | by
+    )
+    data = Dataset(
+        leads=pl.DataFrame(),
+        spend=None,
+        transitions=pl.DataFrame(),
+        findings=[],
+        rows={},
+        lead_columns=columns,
+        features=features,
+    )
+    return Prepared(policy, data, compiled=None, qualified=pl.DataFrame(), measurer=measure)
+
+
+def _reported(
+    ready: Prepared,
+    query: Query,
+    summary: Summary,
+    against: Comparison | None,
+    *,
+    strict: bool,
+    now: dt.datetime,
+    step: Step,
+    checked: bool,
+) -> Report:
+    """The report of ``ready``; its warnings are the data-quality findings when the data
+    was read here (``checked``)."""
+    policy, as_of = ready.policy, query.as_of
     check_groups(query, ready.data.lead_columns)
-    step("checking data quality")
-    # An open window (no --since/--until/--last/--as-of) does not end, so it cannot outrun
-    # the data; a window that ends is judged against the data's last day.
-    until = query.until or (as_of if summary.as_of is not None else None)
-    warnings = _findings(ready, now, until)
+    warnings: list[Finding] = []
+    if checked:
+        step("checking data quality")
+        # An open window (no --since/--until/--last/--as-of) does not end, so it cannot
+        # outrun the data; a window that ends is judged against the data's last day.
+        until = query.until or (as_of if summary.as_of is not None else None)
+        warnings = _findings(ready, now, until)
     if strict:
         refuse_errors(warnings)
     step("measuring")
@@ -156,7 +240,14 @@ def run_report(
 
 def _measure(ready: Prepared, query: Query) -> Report:
     """A report from the qualified leads: qualified again only for a conversion window, once
-    per window however many reports (comparison, trend series) use it."""
+    per window however many reports (comparison, trend series) use it. On a SQL engine,
+    the engine sums and qualifies; the ratios are worked out here all the same."""
+    if ready.measurer is not None:
+        rows, total = ready.measurer(query)
+        data = ready.data
+        return assemble(
+            ready.policy, query, rows, total, features=data.features, warnings=data.findings
+        )
     days = query.within_days
     if days is None:
         qualified = ready.qualified

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from funnelcli.engines.connect import parse_engine
 from funnelcli.errors import UsageError
 from funnelcli.measure.metrics import PERIOD, Query
 from funnelcli.measure.windows import parse_as_of, parse_span
@@ -29,6 +30,7 @@ class ReportRequest:
     compare: str | None = None
     include_immature: bool = False
     trend_periods: int = 3
+    engine: str | None = None
 
     def resolve(self) -> tuple[Query, Summary]:
         """The typed query and summary, or a UsageError (exit 2) naming the flag."""
@@ -64,7 +66,9 @@ class ReportRequest:
             basis=self.basis,
             include_immature=self.include_immature,
         )
-        summary = Summary(self.last, self.as_of, self.compare, self.trend_periods)
+        summary = Summary(
+            self.last, self.as_of, self.compare, self.trend_periods, parse_engine(self.engine)
+        )
         return query, summary
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from funnelcli.cli import app
+from tests import servers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,3 +114,25 @@ AMBIENT = {
     "spend.channel_without_leads",
     "leads.after_last_spend",
 }
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server for the session (tests/servers.py)."""
+    yield from servers.postgres()
+
+
+@pytest.fixture(scope="session")
+def spark_engine() -> str:
+    return servers.spark()
+
+
+@pytest.fixture(params=["duckdb", "postgres", "spark"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each SQL engine's ``--engine`` value."""
+    if request.param == "duckdb":
+        pytest.importorskip("duckdb")
+        return "duckdb"
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("spark_engine"))

@@ -13,11 +13,13 @@ import polars as pl
 from funnelcli.catalogue import REVENUE as REVENUE_FEATURE
 from funnelcli.columns import REVENUE
 from funnelcli.errors import InputError, UsageError
+from funnelcli.findings import Finding
 from funnelcli.inputs.parse import MICROS
 from funnelcli.measure.prepared import Prepared
 from funnelcli.measure.qualify import at_col, reached_col
 from funnelcli.measure.stats import wilson
 from funnelcli.model import Report, Row, Spread, StageMetrics
+from funnelcli.policy.config import Policy
 
 EVERY = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q"}
 SPEND_GROUPS = {"channel", "campaign", "period"}
@@ -62,13 +64,24 @@ def check_groups(query: Query, leads_columns: list[str]) -> None:
 
 
 def build_report(ready: Prepared, query: Query) -> Report:
-    """The report for one query: one lazy query per side, collected together.
+    """The report for one query, measured by polars from the qualified leads.
 
     ``ready.qualified`` is every lead already qualified with the query's conversion window
     (none or ``--within``); qualification is per lead, so the cohort is cut from it.
     """
-    policy, data, qualified = ready.policy, ready.data, ready.qualified
-    every = qualified.lazy()
+    rows, total = aggregate(ready, query)
+    data = ready.data
+    return assemble(
+        ready.policy, query, rows, total, features=data.features, warnings=data.findings
+    )
+
+
+def aggregate(ready: Prepared, query: Query) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The sums, counts and quantiles each row's metrics are worked out from (one frame of
+    rows, one of the total), one lazy query per side, collected together. A SQL engine
+    (``funnelcli.engines``) computes the same columns where the data lives."""
+    policy, data = ready.policy, ready.data
+    every = ready.qualified.lazy()
     stages = policy.stage_ids
     if query.basis == "period":
         rows_lf, total_lf = _period_counts(every, stages, query)
@@ -78,11 +91,27 @@ def build_report(ready: Prepared, query: Query) -> Report:
     rows_lf, total_lf = _with_sales(rows_lf, total_lf, data.sales, query)
     splits = SPEND_GROUPS if data.traffic_by_campaign else SPEND_GROUPS - {"campaign"}
     rows_lf, total_lf = _with_traffic(rows_lf, total_lf, data.traffic, query, splits)
-    rows_df, total_df = pl.collect_all([rows_lf.sort(query.group_by, nulls_last=True), total_lf])
+    rows, total = pl.collect_all([rows_lf, total_lf])
+    return rows, total
+
+
+def assemble(
+    policy: Policy,
+    query: Query,
+    rows_df: pl.DataFrame,
+    total_df: pl.DataFrame,
+    *,
+    features: frozenset[str],
+    warnings: list[Finding],
+) -> Report:
+    """The report from :func:`aggregate`'s columns: every ratio, cost and money metric of a
+    row is worked out here, once, whichever engine summed the data."""
     cols = query.group_by
+    rows_df = rows_df.sort(cols, nulls_last=True) if cols else rows_df
+    stages = policy.stage_ids
     total_values = total_df.row(0, named=True)
     # Sales cost with no channel belongs to no group: a group's full cost is then unknown.
-    side = _Side(policy.economics.gross_margin, data.features, not total_values["__unassigned"])
+    side = _Side(policy.economics.gross_margin, features, not total_values["__unassigned"])
     whole = replace(side, full_cost=True)
     return Report(
         basis=query.basis,
@@ -94,12 +123,12 @@ def build_report(ready: Prepared, query: Query) -> Report:
         stages=[(s.id, s.label) for s in policy.stages],
         rows=[_row(r, cols, stages, side) for r in rows_df.iter_rows(named=True)],
         total=_row(total_values, [], stages, whole),
-        warnings=data.findings,
+        warnings=warnings,
         policy_path=str(policy.source.path),
         as_of=query.as_of,
         maturity_cutoff=query.maturity_cutoff,
         immature_included=query.include_immature,
-        features=data.features,
+        features=features,
         every=query.every,
     )
 

@@ -4,7 +4,9 @@ conditions and every lead qualified. Built by ``pipeline.prepare``; the report, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
@@ -17,6 +19,9 @@ from funnelcli.policy.rules import CompiledPolicy
 class Prepared:
     policy: Policy
     data: Dataset
-    compiled: CompiledPolicy
+    compiled: CompiledPolicy | None  # None: measured from tables by a SQL engine
     qualified: pl.DataFrame  # every lead: score, reached/at per stage, CRM evidence
     within: dict[float, pl.DataFrame] = field(default_factory=dict)  # by --within days
+    # A SQL engine's measuring (``engines.measurer``): a query → the aggregated rows and
+    # total; None: the embedded engine measures ``qualified``.
+    measurer: Callable[[Any], tuple[pl.DataFrame, pl.DataFrame]] | None = None

@@ -34,7 +34,8 @@ class _Strict(BaseModel):
 
 
 class InputSpec(_Strict):
-    path: NonEmpty
+    path: NonEmpty | None = None  # a file; or:
+    table: NonEmpty | None = None  # a table of a SQL engine (--engine): crm.leads
     columns: dict[str, NonEmpty] = {}
     encoding: NonEmpty | None = None  # None: detected (BOM, UTF-8, else Windows-1252)
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] | None = None  # None: detected
@@ -50,6 +51,13 @@ class InputSpec(_Strict):
     defaults: dict[str, str] = {}  # values for columns the file lacks
     date_format: NonEmpty | list[NonEmpty] = []  # strptime formats tried before ISO 8601
     kind: Literal["marketing", "sales"] = "marketing"  # spend only: sales cost (full CAC, ROI)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> InputSpec:
+        if (self.path is None) == (self.table is None):
+            msg = "give exactly one of path: (a file) or table: (a table of a SQL engine)"
+            raise ValueError(msg)
+        return self
 
     @property
     def date_formats(self) -> list[str]:
@@ -156,6 +164,13 @@ class Policy(_Strict):
 
     def resolve(self, spec: InputSpec) -> Path:
         """An input path, relative to the config file's folder."""
+        if spec.path is None:
+            msg = (
+                f"{self.source.path}: the input table {spec.table} is read by a SQL engine: "
+                "run the report with --engine (duckdb, postgresql://…, spark:…), or name a "
+                "file with path:."
+            )
+            raise ConfigError(msg)
         path = Path(spec.path).expanduser()
         return path if path.is_absolute() else self.base_dir / path
 

@@ -38,6 +38,9 @@ class _Problem(Exception):
         self.problems = [(loc, text)]
 
 
+ConditionProblem = _Problem  # what ``parse`` raises, for other compilers of the tree
+
+
 @dataclass(frozen=True)
 class Rule:
     """One scoring rule, for explanations and the rule-insight table."""

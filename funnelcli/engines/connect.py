@@ -1,0 +1,263 @@
+"""Where a report runs: ``--engine duckdb | postgresql://… | spark:local | spark://…``.
+
+Credentials never come from the command line or the policy file: a database URL on the
+command line must not carry a password (the driver's own ``PGPASSWORD`` / ``.pgpass`` then
+supply it), or the whole URL comes from ``FUNNEL_DATABASE_URL``. A failed connection names
+the host and the driver's reason, never a password. Each engine's driver is an optional
+extra; a missing one is a usage error naming it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import polars as pl
+
+from funnelcli.engines.staged import TABLES, Staged
+from funnelcli.errors import UsageError
+
+DATABASE_URL = "FUNNEL_DATABASE_URL"
+_SPARK_LOCAL = re.compile(r"^spark:(local(\[(\d+|\*)\])?)$")
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """A parsed ``--engine``: the kind, its SQL dialect and where it is (no password)."""
+
+    kind: str  # duckdb | postgres | spark
+    target: str  # "" for DuckDB; the database URL; the Spark master
+
+    @property
+    def dialect(self) -> str:
+        return self.kind
+
+    @property
+    def shown(self) -> str:
+        """The engine as a message may show it: the URL without user info's password."""
+        return self.kind if not self.target else f"{self.kind} ({_without_password(self.target)})"
+
+
+def parse_engine(text: str | None, environ: dict[str, str] | None = None) -> EngineSpec | None:
+    """``--engine``'s value → an EngineSpec, None for the embedded polars engine."""
+    env = os.environ if environ is None else environ
+    value = (text or "polars").strip()
+    lowered = value.lower()
+    if lowered == "polars":
+        return None
+    if lowered == "duckdb":
+        return EngineSpec("duckdb", "")
+    if lowered.startswith("duckdb:"):  # a database file holding the input tables
+        return EngineSpec("duckdb", value[len("duckdb:") :])
+    if lowered in ("postgresql", "postgres"):
+        url = env.get(DATABASE_URL, "")
+        if not url:
+            msg = (
+                f"--engine {value} takes its URL from {DATABASE_URL} (unset); give "
+                "--engine postgresql://USER@HOST:PORT/DB, the password in PGPASSWORD or ~/.pgpass."
+            )
+            raise UsageError(msg)
+        return EngineSpec("postgres", url)
+    if lowered.startswith(("postgresql://", "postgres://")):
+        if urlsplit(value).password is not None:
+            msg = (
+                "--engine: a password on the command line is refused (it ends up in shell "
+                "history and process lists). Drop it from the URL and set PGPASSWORD, use "
+                f"~/.pgpass, or put the whole URL in {DATABASE_URL}."
+            )
+            raise UsageError(msg)
+        return EngineSpec("postgres", value)
+    local = _SPARK_LOCAL.match(lowered)
+    if local:
+        return EngineSpec("spark", local.group(1) if local.group(2) else "local[*]")
+    if lowered.startswith("spark://"):
+        return EngineSpec("spark", value)
+    msg = (
+        f"--engine {value!r}: use polars (the default), duckdb, postgresql://USER@HOST/DB, "
+        "spark:local or spark://HOST:PORT."
+    )
+    raise UsageError(msg)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    user = f"{parts.username}@" if parts.username else ""
+    netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class Session(Protocol):
+    spec: EngineSpec
+
+    def load(self, staged: Staged) -> None: ...
+
+    def query(self, sql: str) -> pl.DataFrame: ...
+
+    def columns(self, table: str) -> dict[str, str]: ...
+
+    def close(self) -> None: ...
+
+
+def source_table(name: str) -> str:
+    """The name a staged input gets in the engine."""
+    return f"funnel_{name}"
+
+
+@contextlib.contextmanager
+def session(spec: EngineSpec) -> Iterator[Session]:
+    opened: Session = {"duckdb": _DuckDB, "postgres": _Postgres, "spark": _Spark}[spec.kind](spec)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _driver(module: str, extra: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        msg = (
+            f"the {extra} engine needs its driver, which is not installed: "
+            f"pip install 'funnel-report[{extra}]'."
+        )
+        raise UsageError(msg) from None
+
+
+def tidy(frame: pl.DataFrame) -> pl.DataFrame:
+    """A result as the embedded engine's: exact decimals as 128-bit integers (money sums
+    in micro-units), other numbers as they came."""
+    casts = [
+        pl.col(c).cast(pl.Int128) for c, t in frame.schema.items() if isinstance(t, pl.Decimal)
+    ]
+    return frame.with_columns(casts) if casts else frame
+
+
+class _DuckDB:
+    def __init__(self, spec: EngineSpec) -> None:
+        duckdb = _driver("duckdb", "duckdb")
+        self.spec = spec
+        try:
+            self.con = duckdb.connect(spec.target or ":memory:", read_only=bool(spec.target))
+        except duckdb.Error as err:
+            raise UsageError(f"cannot open the DuckDB database {spec.target}: {err}") from None
+        self.con.execute("SET TimeZone = 'UTC'")
+
+    def load(self, staged: Staged) -> None:
+        for name, path in staged.files.items():
+            literal = str(path).replace("'", "''")
+            self.con.execute(
+                f"CREATE VIEW {source_table(name)} AS SELECT * FROM read_parquet('{literal}')"
+            )
+
+    def query(self, sql: str) -> pl.DataFrame:
+        return tidy(pl.from_arrow(self.con.sql(sql).to_arrow_table()))  # type: ignore[arg-type]
+
+    def columns(self, table: str) -> dict[str, str]:
+        try:
+            rows = self.con.execute(f"DESCRIBE {table}").fetchall()
+        except Exception:  # no such table: said by the caller
+            return {}
+        return {r[0]: str(r[1]) for r in rows}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class _Postgres:
+    def __init__(self, spec: EngineSpec) -> None:
+        psycopg = _driver("psycopg", "postgres")
+        self.spec = spec
+        where = _without_password(spec.target)
+        try:
+            self.con = psycopg.connect(spec.target, connect_timeout=10, autocommit=True)
+        except psycopg.Error as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            msg = f"cannot connect to PostgreSQL at {where}: {reason}"
+            raise UsageError(msg) from None
+        # A SQL_ASCII database would hand text back as bytes: ask for UTF-8 text.
+        self.con.execute("SET TIME ZONE 'UTC'")
+        self.con.execute("SET client_encoding TO 'UTF8'")
+
+    def load(self, staged: Staged) -> None:
+        for name, path in staged.files.items():
+            table = source_table(name)
+            cols = ", ".join(f'"{c}" {t}' for c, t in staged.schemas[name].items())
+            self.con.execute(f"CREATE TEMP TABLE {table} ({cols})")
+            frame = pl.read_parquet(path)
+            with self.con.cursor().copy(f"COPY {table} FROM STDIN (FORMAT csv)") as copy:
+                for part in frame.iter_slices(500_000):
+                    copy.write(part.write_csv(include_header=False))
+            self.con.execute(f"ANALYZE {table}")
+
+    def query(self, sql: str) -> pl.DataFrame:
+        cur = self.con.execute(sql)
+        names = [d.name for d in cur.description]
+        rows = cur.fetchall()
+        return tidy(pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None))
+
+    def columns(self, table: str) -> dict[str, str]:
+        schema, _, name = table.rpartition(".")
+        cur = self.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_name = %s AND (%s = '' OR table_schema = %s) ORDER BY ordinal_position",
+            (name, schema, schema),
+        )
+        return {r[0]: r[1] for r in cur.fetchall()}
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class _Spark:
+    def __init__(self, spec: EngineSpec) -> None:
+        spark_sql = _driver("pyspark.sql", "spark")
+        self.spec = spec
+        builder = (
+            spark_sql.SparkSession.builder.master(spec.target)
+            .appName("funnel")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", os.environ.get("FUNNEL_SPARK_PARTITIONS", "8"))
+        )
+        try:
+            self.spark = builder.getOrCreate()
+        except Exception as err:  # the JVM did not start: Java missing or the master unreachable
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            msg = (
+                f"cannot start Spark ({spec.target}): {reason}. Spark needs a Java runtime "
+                "(java on PATH or JAVA_HOME) and, for spark://, a reachable master."
+            )
+            raise UsageError(msg) from None
+        self.spark.sparkContext.setLogLevel("ERROR")
+
+    def load(self, staged: Staged) -> None:
+        for name, path in staged.files.items():
+            self.spark.read.parquet(str(path)).createOrReplaceTempView(source_table(name))
+
+    def query(self, sql: str) -> pl.DataFrame:
+        result = self.spark.sql(sql)
+        names = result.columns
+        rows = [tuple(r) for r in result.collect()]
+        return tidy(pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None))
+
+    def columns(self, table: str) -> dict[str, str]:
+        try:
+            fields = self.spark.table(table).schema.fields
+        except Exception:  # no such table: said by the caller
+            return {}
+        return {f.name: f.dataType.simpleString() for f in fields}
+
+    def close(self) -> None:
+        # The session is kept for the process: starting a JVM again costs seconds.
+        for name in TABLES:
+            self.spark.catalog.dropTempView(source_table(name))

@@ -1,0 +1,423 @@
+"""SQL engines (DuckDB, PostgreSQL, Spark) give the embedded engine's report.
+
+The engines are real: DuckDB embedded, a PostgreSQL server and Spark in local mode started
+for the session (tests/servers.py). The differential test draws random data, policies and
+report options and compares every engine's ``rows`` and ``total`` with the polars engine's
+to 1e-9."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from funnelcli.engines.connect import parse_engine
+from funnelcli.measure.metrics import Query
+from funnelcli.pipeline import Summary, run_report
+from funnelcli.policy.config import load_policy
+from tests.conftest import ROOT
+
+GOLDEN = ROOT / "tests" / "golden" / "sample_report.json"
+EXAMPLE = ROOT / "config.example.yaml"
+NOW = dt.datetime(2026, 7, 15, 12, tzinfo=dt.UTC)
+
+
+def funnel(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "funnelcli", *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+def test_sample_report_through_each_engine_equals_the_golden_file(engine: str) -> None:
+    run = funnel("report", "--config", EXAMPLE, "--format", "json", "--engine", engine)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == json.loads(GOLDEN.read_text())
+
+
+def same(got: Any, want: Any, where: str = "") -> None:
+    """Equal, floats to 1e-9 (relative for large values)."""
+    if isinstance(want, float) and isinstance(got, float | int):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), where
+    elif isinstance(want, dict):
+        assert isinstance(got, dict), where
+        assert got.keys() == want.keys(), where
+        for key in want:
+            same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list), where
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            same(g, w, f"{where}[{i}]")
+    else:
+        assert got == want, where
+
+
+# --- random projects --------------------------------------------------------------------
+
+BASE = dt.datetime(2026, 3, 1)
+RULES = [
+    "{field: size, gte: 50}",
+    "{field: title, matches: '(?i)head|vp'}",
+    "{field: title, contains: 'Sales'}",
+    "{field: flag, eq: true}",
+    "{field: size, between: [10, 100]}",
+    "{field: title, is_null: true}",
+    "{not: {field: size, lt: 5}}",
+    "{any: [{field: flag, eq: false}, {field: title, in: [intern, VP Sales]}]}",
+    "{field: joined, gte: '2026-03-20'}",
+    "{field: title, ne: intern}",
+]
+REQUIRES = [
+    "{score: {gte: 10}}",
+    "{fit: {gt: 0}}",
+    "{all: [{field: size, gt: 0}, {field: flag, not_null: true}]}",
+    "{field: title, not_in: [intern]}",
+    "{engagement: {lte: 30}}",
+]
+
+
+@st.composite
+def projects(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "seed": draw(st.integers(0, 10**6)),
+        "leads": draw(st.integers(0, 40)),
+        "timezone": draw(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"])),
+        "rules": draw(st.lists(st.sampled_from(range(len(RULES))), max_size=5)),
+        "cap": draw(st.none() | st.integers(5, 60)),
+        "requires": draw(st.lists(st.none() | st.sampled_from(REQUIRES), min_size=3, max_size=3)),
+        "policy_sql": draw(st.booleans()),
+        "sales": draw(st.booleans()),
+        "traffic": draw(st.booleans()),
+        "revenue": draw(st.booleans()),
+    }
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[Query, Summary]:
+    by = draw(st.sampled_from([["channel"], ["campaign"], ["channel", "campaign"], ["title"]]))
+    every = draw(st.none() | st.sampled_from(["day", "week", "month", "quarter"]))
+    basis = draw(st.sampled_from(["cohort", "period"]))
+    within = draw(st.none() | st.sampled_from([3, 7.5, 30]))
+    window = draw(st.sampled_from(["open", "since", "both", "last"]))
+    since = until = last = compare = None
+    if window in ("since", "both"):
+        since = (BASE + dt.timedelta(days=draw(st.integers(0, 40)))).date()
+    if window == "both":
+        until = since + dt.timedelta(days=draw(st.integers(0, 40)))  # type: ignore[operator]
+    if window == "last":
+        last = draw(st.sampled_from(["2w", "1m", "10d"]))
+        compare = draw(st.none() | st.sampled_from(["previous", "year"]))
+    as_of = draw(st.none() | st.sampled_from(["2026-04-20", "2026-05-31"]))
+    query = Query(since, until, by, every, within, basis=basis)
+    return query, Summary(last=last, as_of=as_of, compare=compare)
+
+
+def write_project(root: Path, p: dict[str, Any]) -> Path:
+    rnd = random.Random(p["seed"])
+    channels = ["web", "ads", "Google Ads", "email", ""]
+    campaigns = ["", "spring", "Summer "]
+    titles = ["Head of Growth", "VP Sales", "intern", "", "sales lead"]
+    leads = ["lead_id,created_at,channel,campaign,size,title,flag,joined,revenue"]
+    # Distinct creation times: which duplicate row is kept never rests on the file's order.
+    for minute in rnd.sample(range(90 * 24 * 60), p["leads"]):
+        created = BASE + dt.timedelta(minutes=minute)
+        revenue = "" if rnd.random() < 0.4 else f"{rnd.randint(0, 500000) / 100:.2f}"
+        leads.append(
+            ",".join(
+                [
+                    f"L{rnd.randint(0, p['leads'] + 3)}",
+                    created.strftime("%Y-%m-%d %H:%M:%S"),
+                    rnd.choice(channels),
+                    rnd.choice(campaigns),
+                    rnd.choice(["", "3", "20", "75", "400"]),
+                    rnd.choice(titles),
+                    rnd.choice(["true", "false", ""]),
+                    (BASE + dt.timedelta(days=rnd.randint(0, 60))).date().isoformat(),
+                    revenue,
+                ]
+            )
+        )
+    stages = ["mql", "MQL", "sql", "won", "customer", "lost"]
+    entries = ["lead_id,stage,entered_at"]
+    for _ in range(rnd.randint(0, 2 * p["leads"] + 2)):
+        at = BASE + dt.timedelta(minutes=rnd.randint(-600, 120 * 24 * 60))
+        lead = f"L{rnd.randint(0, p['leads'] + 5)}"
+        entries.append(f"{lead},{rnd.choice(stages)},{at:%Y-%m-%dT%H:%M:%S}")
+    spend = ["date,date_end,channel,campaign,amount,impressions,clicks"]
+    for _ in range(rnd.randint(0, 25)):
+        day = (BASE + dt.timedelta(days=rnd.randint(-5, 95))).date()
+        ranged = p.get("ranges", True) and rnd.random() < 0.2
+        end = (day + dt.timedelta(days=rnd.randint(1, 20))).isoformat() if ranged else ""
+        clicks = "" if rnd.random() < 0.2 else str(rnd.randint(0, 900))
+        spend.append(
+            f"{day},{end},{rnd.choice([*channels[:-1], 'display'])},{rnd.choice(campaigns)},"
+            f"{rnd.randint(0, 900000) / 100:.2f},{rnd.randint(0, 90000)},{clicks}"
+        )
+    files = {"leads.csv": leads, "transitions.csv": entries, "spend.csv": spend}
+    extra_inputs = ""
+    if p["sales"]:
+        sales = ["date,channel,amount"]
+        for _ in range(rnd.randint(1, 8)):
+            day = (BASE + dt.timedelta(days=rnd.randint(0, 90))).date()
+            sales.append(f"{day},{rnd.choice(['web', 'ads', ''])},{rnd.randint(0, 300000) / 100}")
+        files["sales.csv"] = sales
+    if p["traffic"]:
+        traffic = ["date,channel,campaign,visits"]
+        for _ in range(rnd.randint(1, 15)):
+            day = (BASE + dt.timedelta(days=rnd.randint(0, 90))).date()
+            row = f"{day},{rnd.choice(channels[:-1])},{rnd.choice(campaigns)},{rnd.randint(0, 999)}"
+            traffic.append(row)
+        files["traffic.csv"] = traffic
+        extra_inputs += "  traffic: {path: traffic.csv}\n"
+    for name, lines in files.items():
+        (root / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spend_input = (
+        "[{path: spend.csv}, {path: sales.csv, kind: sales}]" if p["sales"] else "{path: spend.csv}"
+    )
+    revenue = "{revenue: revenue}" if p["revenue"] else "{}"
+    rules = "".join(
+        f"    - {{when: {RULES[r]}, points: {(-1) ** i * (5 + 5 * i)}}}\n"
+        for i, r in enumerate(p["rules"])
+    )
+    half = len(p["rules"]) // 2
+    fit, engagement = rules.splitlines(keepends=True)[:half], rules.splitlines(keepends=True)[half:]
+    scoring = "scoring:\n"
+    scoring += "  fit:\n" + "".join(fit) if fit else "  fit: []\n"
+    scoring += "  engagement:\n" + "".join(engagement) if engagement else "  engagement: []\n"
+    if p["cap"] is not None:
+        scoring += f"  cap: {p['cap']}\n"
+
+    def requires(i: int) -> str:
+        return f", requires: {p['requires'][i]}" if p["requires"][i] else ""
+
+    evidence = ", evidence: policy" if p["policy_sql"] else ""
+    policy = f"""\
+version: 1
+currency: USD
+timezone: {p["timezone"]}
+inputs:
+  leads: {{path: leads.csv, columns: {revenue}, types: {{joined: date}}}}
+  spend: {spend_input}
+  transitions: {{path: transitions.csv}}
+{extra_inputs}channels:
+  aliases: {{paid_search: ["Google Ads"]}}
+{scoring}stages:
+  - {{id: lead, name: Lead}}
+  - {{id: mql, name: MQL{requires(0)}}}
+  - {{id: sql, name: SQL{requires(1)}{evidence}}}
+  - {{id: won, name: Customer, aliases: [customer]{requires(2)}}}
+exits: [lost]
+"""
+    (root / "funnel.yaml").write_text(policy, encoding="utf-8")
+    return root / "funnel.yaml"
+
+
+def report(config: Path, query: Query, summary: Summary) -> dict[str, Any]:
+    return run_report(load_policy(config), query, summary=summary, now=NOW).as_dict()
+
+
+def differential(engine: str, root: Path, project: dict[str, Any], request: Any) -> None:
+    config = write_project(root, project)
+    query, summary = request
+    want = report(config, query, summary)
+    on_engine = Summary(summary.last, summary.as_of, summary.compare, engine=parse_engine(engine))
+    got = report(config, query, on_engine)
+    same(got["rows"], want["rows"], "rows")
+    same(got["total"], want["total"], "total")
+    for key in ("series", "comparison"):
+        same(got.get(key), want.get(key), key)
+
+
+ENGINE_SETTINGS = {"max_examples": 40, "deadline": None}
+
+
+@settings(**ENGINE_SETTINGS, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(project=projects(), request=requests())
+def test_duckdb_gives_the_embedded_report(
+    tmp_path_factory: pytest.TempPathFactory, project: dict[str, Any], request: Any
+) -> None:
+    pytest.importorskip("duckdb")
+    differential("duckdb", tmp_path_factory.mktemp("duck"), project, request)
+
+
+@settings(**ENGINE_SETTINGS, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(project=projects(), request=requests())
+def test_postgres_gives_the_embedded_report(
+    postgres_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    project: dict[str, Any],
+    request: Any,
+) -> None:
+    differential(postgres_url, tmp_path_factory.mktemp("pg"), project, request)
+
+
+# Spark answers in ~0.3 s a query at best: fewer examples, within CI's time.
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(project=projects(), request=requests())
+def test_spark_gives_the_embedded_report(
+    spark_engine: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    project: dict[str, Any],
+    request: Any,
+) -> None:
+    differential(spark_engine, tmp_path_factory.mktemp("spark"), project, request)
+
+
+# --- warehouse tables: the same data as typed tables, prepared in SQL -------------------
+
+TABLE_TYPES = {
+    "leads": {
+        "lead_id": "VARCHAR",
+        "created_at": "TIMESTAMP",
+        "channel": "VARCHAR",
+        "campaign": "VARCHAR",
+        "size": "BIGINT",
+        "title": "VARCHAR",
+        "flag": "BOOLEAN",
+        "joined": "DATE",
+        "revenue": "DECIMAL(18, 2)",
+    },
+    "transitions": {"lead_id": "VARCHAR", "stage": "VARCHAR", "entered_at": "TIMESTAMP"},
+    "spend": {
+        "date": "DATE",
+        "channel": "VARCHAR",
+        "campaign": "VARCHAR",
+        "amount": "DECIMAL(18, 2)",
+        "impressions": "BIGINT",
+        "clicks": "BIGINT",
+    },
+    "sales": {"date": "DATE", "channel": "VARCHAR", "amount": "DECIMAL(18, 2)"},
+    "traffic": {"date": "DATE", "channel": "VARCHAR", "campaign": "VARCHAR", "visits": "BIGINT"},
+}
+
+
+def _rows(path: Path, types: dict[str, str]) -> list[tuple[Any, ...]]:
+    """A CSV's rows typed as the table holds them (a blank cell is NULL)."""
+
+    def typed(cell: str, kind: str) -> Any:
+        if cell == "":
+            return None if kind != "VARCHAR" else cell
+        if kind == "TIMESTAMP":
+            return dt.datetime.fromisoformat(cell)
+        if kind == "DATE":
+            return dt.date.fromisoformat(cell)
+        if kind == "BIGINT":
+            return int(cell)
+        if kind == "BOOLEAN":
+            return cell == "true"
+        if kind.startswith("DECIMAL"):
+            return decimal.Decimal(cell)
+        return cell
+
+    with path.open(encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        return [tuple(typed(row[c], t) for c, t in types.items()) for row in reader]
+
+
+def load_tables(engine: str, root: Path, prefix: str) -> str:
+    """The project's CSVs as typed tables named ``<prefix>_<input>`` in ``engine``; the
+    engine value that reaches them."""
+    tables = {n: t for n, t in TABLE_TYPES.items() if (root / f"{n}.csv").exists()}
+    data = {n: _rows(root / f"{n}.csv", t) for n, t in tables.items()}
+    if engine == "duckdb":
+        duckdb = pytest.importorskip("duckdb")
+
+        target = root / "crm.duckdb"
+        with duckdb.connect(str(target)) as con:
+            for name, types in tables.items():
+                cols = ", ".join(f'"{c}" {t}' for c, t in types.items())
+                con.execute(f"CREATE TABLE {prefix}_{name} ({cols})")
+                marks = ", ".join("?" for _ in types)
+                if data[name]:
+                    con.executemany(f"INSERT INTO {prefix}_{name} VALUES ({marks})", data[name])
+        return f"duckdb:{target}"
+    if engine.startswith("postgresql"):
+        psycopg = pytest.importorskip("psycopg")
+
+        with psycopg.connect(engine, autocommit=True) as con:
+            for name, types in tables.items():
+                cols = ", ".join(f'"{c}" {t}' for c, t in types.items())
+                con.execute(f"CREATE TABLE {prefix}_{name} ({cols})")
+                with con.cursor().copy(f"COPY {prefix}_{name} FROM STDIN") as copy:
+                    for row in data[name]:
+                        copy.write_row(row)
+        return engine
+    spark = pytest.importorskip("pyspark.sql").SparkSession.builder.getOrCreate()
+    for name, types in tables.items():
+        # Wall-clock times of the business zone: TIMESTAMP_NTZ (Spark's TIMESTAMP is an instant).
+        schema = ", ".join(
+            f"`{c}` {t.replace('VARCHAR', 'STRING').replace('TIMESTAMP', 'TIMESTAMP_NTZ')}"
+            for c, t in types.items()
+        )
+        spark.createDataFrame(data[name], schema).createOrReplaceTempView(f"{prefix}_{name}")
+    return engine
+
+
+def as_tables(config: Path, prefix: str) -> Path:
+    """The project's policy with each input a table instead of a file."""
+    text = config.read_text(encoding="utf-8")
+    for name in TABLE_TYPES:
+        text = text.replace(f"path: {name}.csv", f"table: {prefix}_{name}")
+    text = text.replace(", types: {joined: date}", "")
+    tables = config.with_name("tables.yaml")
+    tables.write_text(text, encoding="utf-8")
+    return tables
+
+
+_COUNTER = iter(range(10**9))
+
+
+def tables_differential(engine: str, root: Path, project: dict[str, Any], request: Any) -> None:
+    config = write_project(root, {**project, "ranges": False})
+    query, summary = request
+    want = report(config, query, summary)
+    prefix = f"t{next(_COUNTER)}"
+    target = load_tables(engine, root, prefix)
+    on_engine = Summary(summary.last, summary.as_of, summary.compare, engine=parse_engine(target))
+    got = report(as_tables(config, prefix), query, on_engine)
+    same(got["rows"], want["rows"], "rows")
+    same(got["total"], want["total"], "total")
+
+
+@settings(**ENGINE_SETTINGS, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(project=projects(), request=requests())
+def test_duckdb_tables_give_the_files_report(
+    tmp_path_factory: pytest.TempPathFactory, project: dict[str, Any], request: Any
+) -> None:
+    pytest.importorskip("duckdb")
+    tables_differential("duckdb", tmp_path_factory.mktemp("duckt"), project, request)
+
+
+@settings(**ENGINE_SETTINGS, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(project=projects(), request=requests())
+def test_postgres_tables_give_the_files_report(
+    postgres_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    project: dict[str, Any],
+    request: Any,
+) -> None:
+    tables_differential(postgres_url, tmp_path_factory.mktemp("pgt"), project, request)
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(project=projects(), request=requests())
+def test_spark_tables_give_the_files_report(
+    spark_engine: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    project: dict[str, Any],
+    request: Any,
+) -> None:
+    tables_differential(spark_engine, tmp_path_factory.mktemp("sparkt"), project, request)
