@@ -30,6 +30,7 @@ from funnelcli.output import check_writable, refuse_clobber, write_text
 from funnelcli.pipeline import explain as explain_lead
 from funnelcli.pipeline import (
     protected_paths,
+    report_sql,
     rules_report,
     run_check,
     run_report,
@@ -381,6 +382,70 @@ def _emit(renderable: Any, output: Path | None) -> None:
         Console().print(renderable)
         return
     write_text(table_render.plain(renderable), output)
+
+
+class Dialect(StrEnum):
+    duckdb = "duckdb"
+    postgres = "postgres"
+    spark = "spark"
+    bigquery = "bigquery"
+    snowflake = "snowflake"
+    databricks = "databricks"
+    redshift = "redshift"
+    trino = "trino"
+
+
+@app.command("sql")
+def sql_command(
+    ctx: typer.Context,
+    config: ConfigOpt = Path("funnel.yaml"),
+    dialect: Annotated[Dialect, typer.Option(help="The warehouse's SQL dialect.")] = Dialect.duckdb,
+    since: Annotated[str | None, typer.Option(help="First cohort day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last cohort day, inclusive.")] = None,
+    last: Annotated[
+        str | None,
+        typer.Option(help="Window of the last 7d, 4w, 1m or 1q ending on --as-of (or today)."),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="As of this day (YYYY-MM-DD). Default: the warehouse's current date."),
+    ] = None,
+    by: Annotated[
+        str, typer.Option(help="Group by these lead columns, comma-separated.")
+    ] = "channel",
+    every: Annotated[Every | None, typer.Option(help="Bucket by period of created_at.")] = None,
+    within: Annotated[
+        float | None, typer.Option(min=0, help="Count a stage only within DAYS of creation.")
+    ] = None,
+    basis: Annotated[
+        Basis, typer.Option(help="cohort: leads created in the window; period: stage entries.")
+    ] = Basis.cohort,
+    include_immature: Annotated[
+        bool,
+        typer.Option(help="With --within: keep leads younger than the window in the rates."),
+    ] = False,
+    output: OutputOpt = None,
+) -> None:
+    """Print the report as one SQL statement over the policy's tables, for a scheduled query
+    in a warehouse funnel cannot reach (BigQuery, Snowflake, Databricks, Redshift, Trino…)."""
+    request = ReportRequest(
+        since=since,
+        until=until,
+        last=last,
+        as_of=as_of,
+        by=by,
+        every=every.value if every else None,
+        within=within,
+        basis=basis.value,
+        include_immature=include_immature,
+    )
+
+    def work() -> None:
+        query, summary = request.resolve()
+        policy = _policy_for(output, config)
+        write_text(report_sql(policy, query, summary, dialect.value), output)
+
+    _guard(ctx, work)
 
 
 class SchemaName(StrEnum):

@@ -20,6 +20,7 @@ from funnelcli.columns import REVENUE
 from funnelcli.engines import measurer, table_measurer
 from funnelcli.engines.connect import EngineSpec, session
 from funnelcli.engines.staged import stage as stage_files
+from funnelcli.engines.statement import report_sql as statement_sql
 from funnelcli.engines.tables import uses_tables
 from funnelcli.errors import InputError, UsageError
 from funnelcli.findings import Finding
@@ -153,6 +154,20 @@ def run_report(
         return _reported(
             ready, query, summary, against, strict=strict, now=now, step=step, checked=not tables
         )
+
+
+def report_sql(policy: Policy, query: Query, summary: Summary, dialect: str) -> str:
+    """``funnel sql``: the report of ``query`` as one statement over the policy's tables.
+    With ``--as-of``, its days are dates; without, they count from the warehouse's current
+    date, so a scheduled query stays current."""
+    span = parse_span(summary.last) if summary.last else None
+    if summary.as_of is None:
+        return statement_sql(policy, query, dialect, span=span, as_of=None)
+    today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(policy.timezone)).date()
+    as_of = parse_as_of(summary.as_of, today)
+    window = last(span, as_of) if span else Window(query.since, query.until)
+    query = replace(query, since=window.since, until=window.until, as_of=as_of)
+    return statement_sql(policy, query, dialect, span=None, as_of=as_of)
 
 
 def _on_engine(

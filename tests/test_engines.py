@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 
 from funnelcli.engines.connect import parse_engine
+from funnelcli.engines.report import quantile_by_rank
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import Summary, run_report
 from funnelcli.policy.config import load_policy
@@ -421,3 +424,276 @@ def test_spark_tables_give_the_files_report(
     request: Any,
 ) -> None:
     tables_differential(spark_engine, tmp_path_factory.mktemp("sparkt"), project, request)
+
+
+# --- funnel sql -------------------------------------------------------------------------
+
+SQL_OPTIONS = [
+    ["--as-of", "2026-05-31"],
+    ["--as-of", "2026-05-31", "--within", "14"],
+    ["--as-of", "2026-05-31", "--basis", "period", "--every", "month"],
+    ["--as-of", "2026-05-31", "--by", "channel,campaign", "--every", "week"],
+    ["--as-of", "2026-05-31", "--last", "4w"],
+    ["--within", "7"],  # no --as-of: the statement counts from the current date
+]
+SQL_PROJECT = {
+    "seed": 3,
+    "leads": 40,
+    "timezone": "UTC",
+    "rules": [0, 1, 3],
+    "cap": 50,
+    "requires": [REQUIRES[0], None, REQUIRES[2]],
+    "policy_sql": False,
+    "sales": True,
+    "traffic": True,
+    "revenue": True,
+    "ranges": False,
+}
+# funnel sql cannot look at the tables: the optional columns it reads are the mapped ones.
+MAPPED = {
+    "{table: t_leads, columns: {revenue: revenue}": "{table: t_leads, columns: {revenue: revenue, campaign: campaign}",
+    "{table: t_spend}": "{table: t_spend, columns: {campaign: campaign, impressions: impressions, clicks: clicks}}",
+    "{table: t_sales, kind: sales}": "{table: t_sales, kind: sales, columns: {channel: channel}}",
+    "table: t_traffic}": "table: t_traffic, columns: {campaign: campaign}}",
+}
+
+
+def flat(row: dict[str, Any], stages: list[str]) -> dict[str, Any]:
+    """A JSON report row under the CSV's (and funnel sql's) column names."""
+    names = ["leads", "spend", "cpl", "impressions", "clicks", "ctr", "cpc", "click_to_lead"]
+    names += ["visits", "visit_to_lead", "sales_cost", "revenue", "avg_deal", "roas", "roi"]
+    out = {n: row[n] for n in [*names, "cac", "ltv_cac"]}
+    for i, s in enumerate(stages):
+        m = row["stages"][s]
+        out[f"{s}_count"] = m["count"]
+        if i:
+            for key in ("rate", "rate_from_lead", "cost_per"):
+                out[f"{s}_{key}"] = m[key]
+            out[f"{s}_days_median"] = m["days"]["median"]
+            out[f"{s}_days_p90"] = m["days"]["p90"]
+    return out
+
+
+def run_statement(engine: str, root: Path, sql: str) -> list[dict[str, Any]]:
+    if engine == "duckdb":
+        duckdb = pytest.importorskip("duckdb")
+        with duckdb.connect(str(root / "crm.duckdb"), read_only=True) as con:
+            cur = con.execute(sql)
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    if engine.startswith("postgresql"):
+        psycopg = pytest.importorskip("psycopg")
+        with psycopg.connect(engine) as con:
+            cur = con.execute(sql)
+            names = [d.name for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    spark = pytest.importorskip("pyspark.sql").SparkSession.builder.getOrCreate()
+    return [r.asDict() for r in spark.sql(sql.rstrip().rstrip(";")).collect()]
+
+
+@pytest.fixture
+def sql_project(engine: str, tmp_path: Path) -> tuple[str, Path, Path]:
+    """The SQL_PROJECT as files and, in ``engine``, as tables ``t_*``."""
+    config = write_project(tmp_path, SQL_PROJECT)
+    prefix = f"t{next(_COUNTER)}"
+    load_tables(engine, tmp_path, prefix)
+    text = as_tables(config, "t").read_text(encoding="utf-8")
+    for plain, mapped in MAPPED.items():
+        text = text.replace(plain, mapped)
+    tables = tmp_path / "warehouse.yaml"
+    tables.write_text(text.replace("table: t_", f"table: {prefix}_"), encoding="utf-8")
+    return engine, config, tables
+
+
+@pytest.mark.parametrize("options", SQL_OPTIONS, ids=" ".join)
+def test_funnel_sql_statement_gives_the_report(
+    sql_project: tuple[str, Path, Path], options: list[str]
+) -> None:
+    engine, files, tables = sql_project
+    dialect = "duckdb" if engine == "duckdb" else "postgres" if "postgres" in engine else "spark"
+    run = funnel("sql", "--config", tables, "--dialect", dialect, *options)
+    assert run.returncode == 0, run.stderr
+    got = run_statement(engine, files.parent, run.stdout)
+    wanted = funnel("report", "--config", files, "--format", "json", "--quiet", *options)
+    assert wanted.returncode == 0, wanted.stderr
+    report = json.loads(wanted.stdout)
+    stages = [s["id"] for s in report["stages"]]
+    want = [flat(r, stages) for r in report["rows"]] + [flat(report["total"], stages)]
+    assert [g["row_type"] for g in got] == ["row"] * len(report["rows"]) + ["total"]
+    for g, w, r in zip(got, want, [*report["rows"], None], strict=True):
+        for key, value in (r["group"] if r else {}).items():
+            assert (str(g[key]) if g[key] is not None else None) == value, key
+        for key, value in w.items():
+            found = None if g[key] is None else float(g[key])
+            if value is None:
+                assert found is None, key
+            else:
+                assert found == pytest.approx(value, rel=1e-9, abs=1e-9), key
+
+
+@pytest.mark.parametrize(
+    "dialect",
+    ["duckdb", "postgres", "spark", "bigquery", "snowflake", "databricks", "redshift", "trino"],
+)
+def test_funnel_sql_writes_each_dialect(tmp_path: Path, dialect: str) -> None:
+    config = as_tables(write_project(tmp_path, SQL_PROJECT), "crm")
+    run = funnel("sql", "--config", config, "--dialect", dialect, "--last", "4w", "--within", "7")
+    assert run.returncode == 0, run.stderr
+    statements = sqlglot.parse(run.stdout, read=dialect)
+    assert len([s for s in statements if s is not None]) == 1  # one statement
+    assert "crm_leads" in run.stdout
+    assert "CURRENT_DATE" in run.stdout.upper()  # no --as-of: the warehouse's today
+    assert "-- stage mql: MQL" in run.stdout.replace("/*", "--").replace(" */", "")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.none() | st.floats(-1e9, 1e9), max_size=30), st.sampled_from([0.5, 0.9]))
+def test_quantile_by_rank_is_quantile_cont(values: list[float | None], q: float) -> None:
+    """The interpolation written out for BigQuery and Trino, run on DuckDB's lists."""
+    duckdb = pytest.importorskip("duckdb")
+    by_rank = quantile_by_rank(exp.column("x"), q, "duckdb").sql("duckdb")
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t (x DOUBLE)")
+        if values:
+            con.executemany("INSERT INTO t VALUES (?)", [(v,) for v in values])
+        got, want = con.execute(f"SELECT {by_rank}, QUANTILE_CONT(x, {q}) FROM t").fetchone()
+    assert (got is None) == (want is None)
+    if want is not None:
+        assert got == pytest.approx(want, rel=1e-12, abs=1e-6)
+
+
+# --- what a user sees when something is wrong -------------------------------------------
+
+
+def test_a_password_on_the_command_line_is_refused() -> None:
+    run = funnel(
+        "report", "--config", EXAMPLE, "--engine", "postgresql://ann:s3cret@db.example/crm"
+    )
+    assert run.returncode == 2
+    assert "a password on the command line is refused" in run.stderr
+    assert "PGPASSWORD" in run.stderr
+    assert "s3cret" not in run.stderr
+
+
+def test_a_failed_connection_names_the_host_and_the_reason_never_the_password() -> None:
+    pytest.importorskip("psycopg")
+    env_url = "postgresql://ann:s3cret@127.0.0.1:9/crm"
+    command = [sys.executable, "-m", "funnelcli", "report", "--config", str(EXAMPLE)]
+    run = subprocess.run(
+        [*command, "--engine", "postgresql"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={**__import__("os").environ, "FUNNEL_DATABASE_URL": env_url},
+    )
+    assert run.returncode == 2, run.stderr
+    assert "cannot connect to PostgreSQL at postgresql://ann@127.0.0.1:9/crm" in run.stderr
+    assert "s3cret" not in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_an_unknown_engine_is_a_usage_error() -> None:
+    run = funnel("report", "--config", EXAMPLE, "--engine", "oracle")
+    assert run.returncode == 2
+    assert "use polars (the default), duckdb" in run.stderr
+
+
+def _table_config(tmp_path: Path, leads: str = "{table: crm_leads}") -> Path:
+    config = tmp_path / "funnel.yaml"
+    config.write_text(
+        f"""\
+version: 1
+currency: USD
+inputs:
+  leads: {leads}
+  transitions: {{table: crm_transitions}}
+stages:
+  - {{id: lead, name: Lead}}
+  - {{id: won, name: Customer}}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_tables_without_an_engine_say_to_use_one(tmp_path: Path) -> None:
+    run = funnel("report", "--config", _table_config(tmp_path))
+    assert run.returncode == 2
+    assert (
+        "the input table crm_leads is read by a SQL engine: run the report with --engine"
+        in run.stderr
+    )
+
+
+def test_files_and_tables_together_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "leads.csv").write_text("lead_id,created_at,channel\n", encoding="utf-8")
+    config = _table_config(tmp_path, leads="{path: leads.csv}")
+    run = funnel("report", "--config", config, "--engine", "duckdb")
+    assert run.returncode == 2
+    assert "some inputs are files (path:) and some tables (table:)" in run.stderr
+
+
+def test_funnel_sql_needs_tables() -> None:
+    run = funnel("sql", "--config", EXAMPLE, "--dialect", "bigquery")
+    assert run.returncode == 2
+    assert "funnel sql writes SQL over tables" in run.stderr
+
+
+def test_a_regex_outside_the_shared_subset_names_the_dialect_and_the_rule(tmp_path: Path) -> None:
+    config = write_project(tmp_path, {**SQL_PROJECT, "rules": []})
+    text = config.read_text(encoding="utf-8").replace(
+        "  fit: []\n",
+        "  fit:\n    - {when: {field: title, matches: '\\bvp\\b'}, points: 5}\n",
+    )
+    config.write_text(text, encoding="utf-8")
+    run = funnel("report", "--config", config, "--engine", "duckdb", "--quiet")
+    assert run.returncode == 2, run.stderr
+    assert "scoring.fit[0].when.matches" in run.stderr
+    assert "uses the escapes \\b" in run.stderr and "(duckdb)" in run.stderr
+    assert funnel("report", "--config", config, "--quiet").returncode == 0  # polars reads it
+
+
+def test_a_table_without_a_required_column_is_named(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    with duckdb.connect(str(tmp_path / "crm.duckdb")) as con:
+        con.execute("CREATE TABLE crm_leads (lead_id VARCHAR, created TIMESTAMP, channel VARCHAR)")
+        con.execute(
+            "CREATE TABLE crm_transitions (lead_id VARCHAR, stage VARCHAR, entered_at TIMESTAMP)"
+        )
+    run = funnel(
+        "report",
+        "--config",
+        _table_config(tmp_path),
+        "--engine",
+        f"duckdb:{tmp_path / 'crm.duckdb'}",
+    )
+    assert run.returncode == 3, run.stderr
+    assert "the table crm_leads (leads) has no column 'created_at' for created_at" in run.stderr
+    assert "Map it under inputs.leads.columns" in run.stderr
+    mapped = _table_config(tmp_path, leads="{table: crm_leads, columns: {created_at: created}}")
+    run = funnel(
+        "report", "--config", mapped, "--engine", f"duckdb:{tmp_path / 'crm.duckdb'}", "-f", "json"
+    )
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["total"]["leads"] == 0
+
+
+def test_a_table_of_the_wrong_type_is_an_input_error(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    with duckdb.connect(str(tmp_path / "crm.duckdb")) as con:
+        con.execute("CREATE TABLE crm_leads (lead_id VARCHAR, created_at BOOLEAN, channel VARCHAR)")
+        con.execute("INSERT INTO crm_leads VALUES ('a', true, 'web')")
+        con.execute(
+            "CREATE TABLE crm_transitions (lead_id VARCHAR, stage VARCHAR, entered_at TIMESTAMP)"
+        )
+    run = funnel(
+        "report",
+        "--config",
+        _table_config(tmp_path),
+        "--engine",
+        f"duckdb:{tmp_path / 'crm.duckdb'}",
+    )
+    assert run.returncode == 3, run.stderr
+    assert "could not report on the input tables" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -11,10 +11,11 @@ from sqlglot import exp
 
 from funnelcli.catalogue import CLICKS, IMPRESSIONS, MONEY, REVENUE, SALES, VISITS
 from funnelcli.engines.conditions import Kinds, compile_sql
-from funnelcli.engines.connect import Session, source_table
-from funnelcli.engines.report import Inputs, build
+from funnelcli.engines.connect import QueryFailed, Session, source_table
+from funnelcli.engines.report import Bounds, Inputs, Plan, build
 from funnelcli.engines.staged import TABLES, Staged
 from funnelcli.engines.tables import table_sources
+from funnelcli.errors import InputError
 from funnelcli.measure.metrics import Query
 from funnelcli.policy.config import Policy
 
@@ -43,8 +44,28 @@ def table_measurer(
     and the leads table's columns."""
     tables = table_sources(policy, engine.columns, engine.spec.dialect, as_of, extras)
     measure = _measurer(policy, tables.sources, tables.inputs, tables.kinds, engine)
-    features = _features(tables.sources, tables.inputs, engine)
-    return measure, features, list(engine.columns(str(policy.inputs.leads.table)))
+
+    def refused(query: Query) -> tuple[pl.DataFrame, pl.DataFrame]:
+        # The SQL is the same that runs on staged files; on tables it fails on their types.
+        try:
+            return measure(query)
+        except QueryFailed as err:
+            raise _table_error(engine, err) from None
+
+    try:
+        features = _features(tables.sources, tables.inputs, engine)
+    except QueryFailed as err:
+        raise _table_error(engine, err) from None
+    return refused, features, list(engine.columns(str(policy.inputs.leads.table)))
+
+
+def _table_error(engine: Session, err: QueryFailed) -> InputError:
+    msg = (
+        f"{engine.spec.shown} could not report on the input tables: {err}. Check the "
+        "columns' types against docs/engines.md (timestamps, dates, numbers) and the "
+        "columns: mapping."
+    )
+    return InputError(msg)
 
 
 def _measurer(
@@ -58,7 +79,8 @@ def _measurer(
     rules = compile_sql(policy, kinds, dialect)
 
     def measure(query: Query) -> tuple[pl.DataFrame, pl.DataFrame]:
-        rows, total = build(policy, rules, query, inputs, dialect, sources=sources)
+        plan = Plan(policy, query, inputs, dialect, Bounds.of(query))
+        rows, total = build(plan, rules, sources).statements()
         return engine.query(rows.sql(dialect=dialect)), engine.query(total.sql(dialect=dialect))
 
     return measure

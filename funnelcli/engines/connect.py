@@ -95,6 +95,15 @@ def _without_password(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
+class QueryFailed(Exception):
+    """The engine refused or failed a statement; the driver's first line of reason."""
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 class Session(Protocol):
     spec: EngineSpec
 
@@ -159,7 +168,12 @@ class _DuckDB:
             )
 
     def query(self, sql: str) -> pl.DataFrame:
-        return tidy(pl.from_arrow(self.con.sql(sql).to_arrow_table()))  # type: ignore[arg-type]
+        duckdb = _driver("duckdb", "duckdb")
+        try:
+            table = self.con.sql(sql).to_arrow_table()
+        except duckdb.Error as err:
+            raise QueryFailed(_reason(err)) from err
+        return tidy(pl.from_arrow(table))  # type: ignore[arg-type]
 
     def columns(self, table: str) -> dict[str, str]:
         try:
@@ -180,8 +194,7 @@ class _Postgres:
         try:
             self.con = psycopg.connect(spec.target, connect_timeout=10, autocommit=True)
         except psycopg.Error as err:
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            msg = f"cannot connect to PostgreSQL at {where}: {reason}"
+            msg = f"cannot connect to PostgreSQL at {where}: {_reason(err)}"
             raise UsageError(msg) from None
         # A SQL_ASCII database would hand text back as bytes: ask for UTF-8 text.
         self.con.execute("SET TIME ZONE 'UTC'")
@@ -199,9 +212,13 @@ class _Postgres:
             self.con.execute(f"ANALYZE {table}")
 
     def query(self, sql: str) -> pl.DataFrame:
-        cur = self.con.execute(sql)
+        psycopg = _driver("psycopg", "postgres")
+        try:
+            cur = self.con.execute(sql)
+            rows = cur.fetchall()
+        except psycopg.Error as err:
+            raise QueryFailed(_reason(err)) from err
         names = [d.name for d in cur.description]
-        rows = cur.fetchall()
         return tidy(pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None))
 
     def columns(self, table: str) -> dict[str, str]:
@@ -232,9 +249,8 @@ class _Spark:
         try:
             self.spark = builder.getOrCreate()
         except Exception as err:  # the JVM did not start: Java missing or the master unreachable
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             msg = (
-                f"cannot start Spark ({spec.target}): {reason}. Spark needs a Java runtime "
+                f"cannot start Spark ({spec.target}): {_reason(err)}. Spark needs a Java runtime "
                 "(java on PATH or JAVA_HOME) and, for spark://, a reachable master."
             )
             raise UsageError(msg) from None
@@ -245,9 +261,14 @@ class _Spark:
             self.spark.read.parquet(str(path)).createOrReplaceTempView(source_table(name))
 
     def query(self, sql: str) -> pl.DataFrame:
-        result = self.spark.sql(sql)
-        names = result.columns
-        rows = [tuple(r) for r in result.collect()]
+        try:
+            result = self.spark.sql(sql)
+            names = result.columns
+            rows = [tuple(r) for r in result.collect()]
+        except Exception as err:  # pyspark's AnalysisException and the JVM's errors
+            if type(err).__module__.startswith("pyspark"):
+                raise QueryFailed(_reason(err)) from err
+            raise
         return tidy(pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None))
 
     def columns(self, table: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import sqlglot
 from sqlglot import exp
 
 from funnelcli.columns import REVENUE, at_col, dim_col, ok_col, reached_col
@@ -43,6 +44,26 @@ class Inputs:
     timezone: str
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The query's days as SQL: the window's ends and the last mature creation day (with
+    --within), each a day number — literal, or counted from the warehouse's current date
+    (``funnel sql`` without ``--as-of``)."""
+
+    since: exp.Expression | None
+    until: exp.Expression | None
+    cutoff: exp.Expression | None
+
+    @classmethod
+    def of(cls, query: Query) -> Bounds:
+        cutoff = query.maturity_cutoff
+        return cls(
+            day_number(query.since) if query.since else None,
+            day_number(query.until) if query.until else None,
+            day_number(cutoff) if cutoff else None,
+        )
+
+
 def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table, quoted=True)
 
@@ -64,25 +85,41 @@ def day_number(day: dt.date) -> exp.Expression:
     return num((day - EPOCH).days)
 
 
-def build(
-    policy: Policy,
-    rules: SqlPolicy,
-    query: Query,
-    inputs: Inputs,
-    dialect: str,
-    *,
-    sources: dict[str, exp.Select],
-) -> tuple[exp.Select, exp.Select]:
-    """The rows query and the total query (one row) for ``query``, each one statement.
-    ``sources``: the SELECT of each prepared relation (``in_leads``…) it reads."""
+@dataclass(frozen=True)
+class Plan:
+    """What one report query is measured from, and in which dialect."""
+
+    policy: Policy
+    query: Query
+    inputs: Inputs
+    dialect: str
+    bounds: Bounds
+
+
+@dataclass(frozen=True)
+class Built:
+    """The report's SQL: the common table expressions, then the rows and the total (one
+    row) over them — the columns ``measure.metrics.aggregate`` gives."""
+
+    ctes: dict[str, exp.Expression]
+    rows: exp.Select
+    total: exp.Select
+
+    def statements(self) -> tuple[exp.Select, exp.Select]:
+        """The rows query and the total query, each one statement."""
+        return _with_ctes(self.rows, self.ctes), _with_ctes(self.total, self.ctes)
+
+
+def build(plan: Plan, rules: SqlPolicy, sources: dict[str, exp.Select]) -> Built:
+    """The report SQL of ``plan`` over ``sources``: the SELECT of each prepared relation
+    (``in_leads``…) it reads."""
     ctes: dict[str, exp.Expression] = dict(sources)
-    ctes.update(_qualified(policy, rules, query, inputs, dialect))
-    build_parts = _period_parts if query.basis == "period" else _cohort_parts
-    parts, totals = build_parts(policy, query, inputs, dialect, ctes)
-    side_parts, side_totals, absent = _side_parts(query, inputs)
-    rows = _union_rows(query.group_by, parts + side_parts, absent)
-    total = _cross(totals + side_totals)
-    return _with_ctes(rows, ctes), _with_ctes(total, ctes)
+    ctes.update(_qualified(plan.policy, rules, plan.query, plan.inputs, plan.dialect))
+    build_parts = _period_parts if plan.query.basis == "period" else _cohort_parts
+    parts, totals = build_parts(plan, ctes)
+    side_parts, side_totals, absent = _side_parts(plan.query, plan.inputs, plan.bounds)
+    rows = _union_rows(plan.query.group_by, parts + side_parts, absent)
+    return Built(ctes, rows, _cross(totals + side_totals))
 
 
 def _with_ctes(select: exp.Select, ctes: dict[str, exp.Expression]) -> exp.Select:
@@ -215,12 +252,12 @@ def date_of(day: exp.Expression) -> exp.Expression:
 # --- cohort and period counts ---------------------------------------------------------------
 
 
-def _window(day: exp.Expression, query: Query) -> list[exp.Expression]:
+def _window(day: exp.Expression, bounds: Bounds) -> list[exp.Expression]:
     tests: list[exp.Expression] = []
-    if query.since:
-        tests.append(exp.GTE(this=day.copy(), expression=day_number(query.since)))
-    if query.until:
-        tests.append(exp.LTE(this=day.copy(), expression=day_number(query.until)))
+    if bounds.since is not None:
+        tests.append(exp.GTE(this=day.copy(), expression=bounds.since.copy()))
+    if bounds.until is not None:
+        tests.append(exp.LTE(this=day.copy(), expression=bounds.until.copy()))
     return tests
 
 
@@ -310,8 +347,52 @@ def quantile(value: exp.Expression, q: float, dialect: str) -> exp.Expression:
         return exp.Anonymous(this="PERCENTILE", expressions=[value, num(q)])
     if dialect in _NATIVE_QUANTILE:
         return exp.PercentileCont(this=value, expression=num(q))
-    msg = f"no exact quantile in {dialect}"
-    raise NotImplementedError(msg)
+    return quantile_by_rank(value, q, dialect)
+
+
+# BigQuery's PERCENTILE_CONT is only a window function and Trino has approximate ones only:
+# there the sorted values are gathered and the two around (n − 1)·q interpolated, as the
+# embedded engine does. Written per dialect (sqlglot does not carry array indexing across
+# them); "duckdb" is there for the test that checks the arithmetic against QUANTILE_CONT.
+_SORTED = {
+    "bigquery": "ARRAY_AGG(v IGNORE NULLS ORDER BY v)",
+    "trino": "ARRAY_SORT(ARRAY_AGG(v) FILTER (WHERE v IS NOT NULL))",
+    "duckdb": "LIST_SORT(LIST(v) FILTER (WHERE v IS NOT NULL))",
+}
+_LENGTH = {"bigquery": "ARRAY_LENGTH(a)", "trino": "CARDINALITY(a)", "duckdb": "LEN(a)"}
+_AT = {  # the element at 0-based position k, null when there is none
+    "bigquery": "a[SAFE_OFFSET(k)]",
+    "trino": "ELEMENT_AT(a, k + 1)",
+    "duckdb": "LIST_EXTRACT(a, k + 1)",
+}
+
+
+def _template(text: str, dialect: str, **parts: exp.Expression) -> exp.Expression:
+    """A small expression of ``dialect`` with its one-letter columns replaced by trees."""
+    tree = sqlglot.parse_one(text, read=dialect)
+
+    def put(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name in parts and not node.table:
+            return parts[node.name].copy()
+        return node
+
+    return tree.transform(put)
+
+
+def quantile_by_rank(value: exp.Expression, q: float, dialect: str) -> exp.Expression:
+    """``value``'s quantile q with linear interpolation, from its sorted non-null values."""
+    ordered = _template(_SORTED[dialect], dialect, v=value)
+    n = _template(_LENGTH[dialect], dialect, a=ordered)
+    h = exp.Mul(this=exp.paren(exp.Sub(this=n, expression=num(1))), expression=num(q))
+    lo = exp.cast(exp.Floor(this=h.copy()), "BIGINT")
+    hi = exp.cast(exp.Ceil(this=h.copy()), "BIGINT")
+    low = _template(_AT[dialect], dialect, a=ordered, k=lo)
+    high = _template(_AT[dialect], dialect, a=ordered, k=hi)
+    step = exp.Mul(
+        this=exp.paren(exp.Sub(this=h.copy(), expression=lo.copy())),
+        expression=exp.paren(exp.Sub(this=high, expression=low.copy())),
+    )
+    return exp.Add(this=low, expression=step)
 
 
 def _revenue(test: exp.Expression, inputs: Inputs) -> list[exp.Expression]:
@@ -336,16 +417,16 @@ def _revenue(test: exp.Expression, inputs: Inputs) -> list[exp.Expression]:
 
 
 def _cohort_parts(
-    policy: Policy, query: Query, inputs: Inputs, dialect: str, ctes: dict[str, exp.Expression]
+    plan: Plan, ctes: dict[str, exp.Expression]
 ) -> tuple[list[Part], list[exp.Select]]:
-    stages = policy.stage_ids
+    query, inputs, dialect, bounds = plan.query, plan.inputs, plan.dialect, plan.bounds
+    stages = plan.policy.stage_ids
     day = col("__day")
-    cutoff = query.maturity_cutoff
     immature: exp.Expression = exp.false()
-    if cutoff is not None:
-        immature = exp.GT(this=day.copy(), expression=day_number(cutoff))
+    if bounds.cutoff is not None:
+        immature = exp.GT(this=day.copy(), expression=bounds.cutoff.copy())
     base = exp.true() if query.include_immature else exp.not_(exp.paren(immature.copy()))
-    ctes["cohort"] = _add(exp.select(exp.Star()).from_("reach", copy=False), _window(day, query))
+    ctes["cohort"] = _add(exp.select(exp.Star()).from_("reach", copy=False), _window(day, bounds))
     in_base = exp.paren(base)
     aggs = [
         exp.alias_(exp.cast(exp.Count(this=exp.Star()), "BIGINT"), "leads", quoted=True),
@@ -364,10 +445,11 @@ def _cohort_parts(
 
 
 def _period_parts(
-    policy: Policy, query: Query, inputs: Inputs, dialect: str, ctes: dict[str, exp.Expression]
+    plan: Plan, ctes: dict[str, exp.Expression]
 ) -> tuple[list[Part], list[exp.Select]]:
     """Per stage, the leads whose ``at[s]`` falls in the window, bucketed by that day."""
-    stages = policy.stage_ids
+    query, inputs, dialect, bounds = plan.query, plan.inputs, plan.dialect, plan.bounds
+    stages = plan.policy.stage_ids
     parts, totals = [], []
     for i, stage in enumerate(stages):
         name = f"entered_{i}"
@@ -391,7 +473,7 @@ def _period_parts(
             aggs += _quantiles(stage, durations, exp.true(), dialect)
         if stage == stages[-1]:
             aggs += _revenue(exp.true(), inputs)
-        rows, total = _grouped(name, _window(eday, query), eday, query, aggs)
+        rows, total = _grouped(name, _window(eday, bounds), eday, query, aggs)
         parts.append(Part(rows, _names(aggs), keep=True))
         totals.append(total)
     return parts, totals
@@ -408,12 +490,11 @@ def _add(select: exp.Select, where: list[exp.Expression]) -> exp.Select:
 # --- spend, sales cost and traffic ------------------------------------------------------------
 
 
-def _money_sums(query: Query, prefix: str) -> list[exp.Expression]:
+def _money_sums(query: Query, bounds: Bounds, prefix: str) -> list[exp.Expression]:
     micros = exp.cast(col("micros"), "DECIMAL(38, 0)")
-    cutoff = query.maturity_cutoff
     base: exp.Expression = micros.copy()
-    if cutoff is not None and not query.include_immature:
-        mature = exp.LTE(this=col("day"), expression=day_number(cutoff))
+    if bounds.cutoff is not None and not query.include_immature:
+        mature = exp.LTE(this=col("day"), expression=bounds.cutoff.copy())
         base = when(mature, then=micros.copy())
     names = ("micros", "__base_micros") if prefix == "spend" else ("__sales", "__base_sales")
     return [
@@ -457,15 +538,18 @@ class _Side:
     row_where: list[exp.Expression]
 
 
-def _sides(query: Query, inputs: Inputs) -> list[tuple[_Side, bool]]:
+def _sides(query: Query, inputs: Inputs, bounds: Bounds) -> list[tuple[_Side, bool]]:
     """Spend, sales cost and traffic, each with whether the inputs carry it."""
     count = exp.cast(exp.Count(this=exp.Star()), "BIGINT")
-    spend = [*_money_sums(query, "spend"), exp.alias_(count, "__spend_rows", quoted=True)]
+    spend = [*_money_sums(query, bounds, "spend"), exp.alias_(count, "__spend_rows", quoted=True)]
     for c in COUNTS:
         spend.append(exp.alias_(exp.cast(exp.Sum(this=col(c)), "BIGINT"), c, quoted=True))
         nulls = exp.Sub(this=exp.Count(this=exp.Star()), expression=exp.Count(this=col(c)))
         spend.append(exp.alias_(exp.cast(nulls, "BIGINT"), f"__{c}_nulls", quoted=True))
-    sales = [*_money_sums(query, "sales"), exp.alias_(count.copy(), "__sales_rows", quoted=True)]
+    sales = [
+        *_money_sums(query, bounds, "sales"),
+        exp.alias_(count.copy(), "__sales_rows", quoted=True),
+    ]
     no_channel = exp.Is(this=col("channel"), expression=exp.null())
     visits = [
         exp.alias_(exp.cast(exp.Sum(this=col("visits")), "BIGINT"), "visits", quoted=True),
@@ -495,7 +579,7 @@ def _sides(query: Query, inputs: Inputs) -> list[tuple[_Side, bool]]:
 
 
 def _side_parts(
-    query: Query, inputs: Inputs
+    query: Query, inputs: Inputs, bounds: Bounds
 ) -> tuple[list[Part], list[exp.Select], list[exp.Expression]]:
     """Spend (its groups make rows), sales cost and traffic (joined to existing rows), and
     the constant columns of those a row cannot have."""
@@ -503,8 +587,8 @@ def _side_parts(
     totals: list[exp.Select] = []
     absent: dict[str, int | None] = {}
     day = col("day")
-    window = _window(day, query)
-    for side, present in _sides(query, inputs):
+    window = _window(day, bounds)
+    for side, present in _sides(query, inputs, bounds):
         if not present:
             absent.update(side.absent)
             extra = (

@@ -132,8 +132,12 @@ class _Reader:
         return spec.columns.get(canonical, canonical)
 
     def has(self, spec: InputSpec, canonical: str) -> bool:
+        """Whether the table has an optional column. Without a look at the table (``funnel
+        sql``), only the optional columns mapped under ``columns:`` are read."""
         types = self._types(spec)
-        return types is None or self._name(spec, canonical) in types
+        if types is None:
+            return canonical in spec.columns
+        return self._name(spec, canonical) in types
 
     def _column(self, spec: InputSpec, canonical: str, what: str) -> exp.Expression:
         name = self._name(spec, canonical)
@@ -205,10 +209,9 @@ class _Reader:
     def leads(self, spec: InputSpec, extras: set[str]) -> tuple[exp.Select, Kinds, bool]:
         for name in LEADS_REQUIRED:
             self._column(spec, name, "leads")
-        types = self._types(spec)
         lead_id = exp.Trim(this=exp.cast(self._column(spec, "lead_id", "leads"), "VARCHAR"))
         created = self._instant(spec, "created_at", "leads")
-        revenue = self.has(spec, "revenue") and (types is not None or "revenue" in spec.columns)
+        revenue = self.has(spec, "revenue")
         cols = [
             exp.alias_(lead_id, "lead_id", quoted=True),
             exp.alias_(created, "created_us", quoted=True),
@@ -338,11 +341,9 @@ class _Reader:
             raise ConfigError(msg)
         day = days_since_epoch(exp.cast(self._column(spec, "date", label), "DATE"))
         blank = None if what == "sales" else "unknown"
-        channel = (
-            self._channel(self._column(spec, "channel", label), blank)
-            if self.has(spec, "channel")
-            else exp.cast(exp.null(), "VARCHAR")
-        )
+        channel: exp.Expression = exp.cast(exp.null(), "VARCHAR")  # sales cost may have none
+        if what != "sales" or self.has(spec, "channel"):
+            channel = self._channel(self._column(spec, "channel", label), blank)
         cols = [
             exp.alias_(day, "day", quoted=True),
             exp.alias_(channel, "channel", quoted=True),
@@ -365,7 +366,7 @@ class _Reader:
                         else exp.cast(exp.null(), "BIGINT")
                     )
                     cols.append(exp.alias_(value, name, quoted=True))
-            if self._types(spec) is not None and self.has(spec, "currency"):
+            if self.has(spec, "currency"):
                 currency = exp.Upper(this=exp.Trim(this=self._column(spec, "currency", label)))
                 ours = exp.EQ(
                     this=currency, expression=exp.Literal.string(self.policy.currency.upper())
