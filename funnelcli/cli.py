@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from funnelcli import __version__, scaffold, schemas
+from funnelcli.engines.statement import DIALECTS
 from funnelcli.errors import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
@@ -384,22 +385,14 @@ def _emit(renderable: Any, output: Path | None) -> None:
     write_text(table_render.plain(renderable), output)
 
 
-class Dialect(StrEnum):
-    duckdb = "duckdb"
-    postgres = "postgres"
-    spark = "spark"
-    bigquery = "bigquery"
-    snowflake = "snowflake"
-    databricks = "databricks"
-    redshift = "redshift"
-    trino = "trino"
+Dialect = StrEnum("Dialect", {name: name for name in DIALECTS})  # type: ignore[misc]
 
 
 @app.command("sql")
 def sql_command(
     ctx: typer.Context,
     config: ConfigOpt = Path("funnel.yaml"),
-    dialect: Annotated[Dialect, typer.Option(help="The warehouse's SQL dialect.")] = Dialect.duckdb,
+    dialect: Annotated[Dialect, typer.Option(help="The warehouse's SQL dialect.")] = Dialect.duckdb,  # type: ignore[attr-defined]
     since: Annotated[str | None, typer.Option(help="First cohort day (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Last cohort day, inclusive.")] = None,
     last: Annotated[

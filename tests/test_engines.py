@@ -23,8 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
+from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS
 from funnelcli.engines.connect import parse_engine
 from funnelcli.engines.report import quantile_by_rank
+from funnelcli.engines.statement import GROUP_SQL, STAGE_SQL
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import Summary, run_report
 from funnelcli.policy.config import load_policy
@@ -671,12 +673,16 @@ def test_a_table_without_a_required_column_is_named(tmp_path: Path) -> None:
     assert run.returncode == 3, run.stderr
     assert "the table crm_leads (leads) has no column 'created_at' for created_at" in run.stderr
     assert "Map it under inputs.leads.columns" in run.stderr
-    mapped = _table_config(tmp_path, leads="{table: crm_leads, columns: {created_at: created}}")
-    run = funnel(
-        "report", "--config", mapped, "--engine", f"duckdb:{tmp_path / 'crm.duckdb'}", "-f", "json"
+    mapped = _table_config(
+        tmp_path, leads="{table: crm_leads, columns: {created_at: created, channel: source}}"
     )
+    with duckdb.connect(str(tmp_path / "crm.duckdb")) as con:
+        con.execute("ALTER TABLE crm_leads RENAME channel TO source")
+        con.execute("INSERT INTO crm_leads VALUES ('a', '2026-03-01 10:00', ' Web ')")
+    engine = f"duckdb:{tmp_path / 'crm.duckdb'}"
+    run = funnel("report", "--config", mapped, "--engine", engine, "-f", "json", "--by", "channel")
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["total"]["leads"] == 0
+    assert [r["group"] for r in json.loads(run.stdout)["rows"]] == [{"channel": "web"}]
 
 
 def test_a_table_of_the_wrong_type_is_an_input_error(tmp_path: Path) -> None:
@@ -697,3 +703,9 @@ def test_a_table_of_the_wrong_type_is_an_input_error(tmp_path: Path) -> None:
     assert run.returncode == 3, run.stderr
     assert "could not report on the input tables" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_every_csv_metric_has_its_sql() -> None:
+    """funnel sql ends with the CSV's columns: a metric added to the catalogue needs its SQL."""
+    assert {m.name for m in GROUP_METRICS if m.csv} <= set(GROUP_SQL)
+    assert {m.name for m in STAGE_METRICS if m.csv} <= set(STAGE_SQL)

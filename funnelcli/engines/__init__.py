@@ -56,7 +56,15 @@ def table_measurer(
         features = _features(tables.sources, tables.inputs, engine)
     except QueryFailed as err:
         raise _table_error(engine, err) from None
-    return refused, features, list(engine.columns(str(policy.inputs.leads.table)))
+    return refused, features, _lead_columns(policy, engine)
+
+
+def _lead_columns(policy: Policy, engine: Session) -> list[str]:
+    """The leads table's columns under funnel's names (``columns:`` maps them)."""
+    spec = policy.inputs.leads
+    named = {table: ours for ours, table in spec.columns.items()}
+    found = [named.get(c, c) for c in engine.columns(str(spec.table))]
+    return list(dict.fromkeys([*found, "campaign"]))
 
 
 def _table_error(engine: Session, err: QueryFailed) -> InputError:

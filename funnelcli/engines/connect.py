@@ -13,8 +13,10 @@ import contextlib
 import importlib
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
@@ -236,18 +238,26 @@ class _Postgres:
 
 class _Spark:
     def __init__(self, spec: EngineSpec) -> None:
-        spark_sql = _driver("pyspark.sql", "spark")
+        with warnings.catch_warnings():  # pyspark's note about the pandas version
+            warnings.simplefilter("ignore", FutureWarning)
+            spark_sql = _driver("pyspark.sql", "spark")
         self.spec = spec
+        if spec.target.startswith("local"):  # no hostname lookup warning for a local run
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        logging = Path(__file__).with_name("spark-log4j2.properties").as_uri()
         builder = (
             spark_sql.SparkSession.builder.master(spec.target)
             .appName("funnel")
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={logging}")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", os.environ.get("FUNNEL_SPARK_PARTITIONS", "8"))
         )
         try:
-            self.spark = builder.getOrCreate()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                self.spark = builder.getOrCreate()
         except Exception as err:  # the JVM did not start: Java missing or the master unreachable
             msg = (
                 f"cannot start Spark ({spec.target}): {_reason(err)}. Spark needs a Java runtime "

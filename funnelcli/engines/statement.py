@@ -243,7 +243,7 @@ class _Row:
 
 
 # Each CSV metric of the catalogue as SQL (tests/test_engines.py checks none is missing).
-_GROUP: dict[str, Callable[[_Row], exp.Expression]] = {
+GROUP_SQL: dict[str, Callable[[_Row], exp.Expression]] = {
     "leads": lambda r: r.leads.copy(),
     "spend": lambda r: r.spend.copy(),
     "cpl": lambda r: _div(r.spend.copy(), r.leads.copy()),
@@ -271,7 +271,7 @@ def _days(stage: str, name: str) -> exp.Expression:
     return exp.Round(this=days, decimals=num(9))
 
 
-_STAGE: dict[str, Callable[[_Row, int], exp.Expression]] = {
+STAGE_SQL: dict[str, Callable[[_Row, int], exp.Expression]] = {
     "count": lambda r, i: r.count(i),
     "rate": lambda r, i: _div(r.count(i), r.count(i - 1)),
     "rate_from_lead": lambda r, i: _div(r.count(i), r.base.copy()),
@@ -287,13 +287,13 @@ def _metrics(policy: Policy, features: set[str]) -> list[exp.Expression]:
     row = _Row(policy)
     written = [m for m in GROUP_METRICS if m.csv and set(m.needs) <= features]
     first = [m for m in written if not m.needs]
-    out = [exp.alias_(_GROUP[m.name](row), m.name, quoted=True) for m in first]
+    out = [exp.alias_(GROUP_SQL[m.name](row), m.name, quoted=True) for m in first]
     for i, stage in enumerate(policy.stages):
         metrics = [m for m in STAGE_METRICS if m.csv and (i or m.name == "count")]
         for j, m in enumerate(metrics):
-            value = exp.alias_(_STAGE[m.name](row, i), csv_column(stage.id, m), quoted=True)
+            value = exp.alias_(STAGE_SQL[m.name](row, i), csv_column(stage.id, m), quoted=True)
             if j == 0:  # each stage's columns start with its name, for the reader
                 value.add_comments([f" stage {stage.id}: {stage.label} "])
             out.append(value)
-    out += [exp.alias_(_GROUP[m.name](row), m.name, quoted=True) for m in written if m.needs]
+    out += [exp.alias_(GROUP_SQL[m.name](row), m.name, quoted=True) for m in written if m.needs]
     return out
