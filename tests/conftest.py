@@ -136,3 +136,21 @@ def engine(request: pytest.FixtureRequest) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("postgres_url"))
     return str(request.getfixturevalue("spark_engine"))
+
+
+def same(got: Any, want: Any, where: str = "") -> None:
+    """Equal, floats to 1e-9 (relative for large values)."""
+    if isinstance(want, float) and isinstance(got, float | int):
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), where
+    elif isinstance(want, dict):
+        assert isinstance(got, dict), where
+        assert got.keys() == want.keys(), where
+        for key in want:
+            same(got[key], want[key], f"{where}.{key}")
+    elif isinstance(want, list):
+        assert isinstance(got, list), where
+        assert len(got) == len(want), where
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            same(g, w, f"{where}[{i}]")
+    else:
+        assert got == want, where

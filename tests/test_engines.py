@@ -30,7 +30,7 @@ from funnelcli.engines.statement import GROUP_SQL, STAGE_SQL
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import Summary, run_report
 from funnelcli.policy.config import load_policy
-from tests.conftest import ROOT
+from tests.conftest import ROOT, same
 
 GOLDEN = ROOT / "tests" / "golden" / "sample_report.json"
 EXAMPLE = ROOT / "config.example.yaml"
@@ -46,24 +46,6 @@ def test_sample_report_through_each_engine_equals_the_golden_file(engine: str) -
     run = funnel("report", "--config", EXAMPLE, "--format", "json", "--engine", engine)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == json.loads(GOLDEN.read_text())
-
-
-def same(got: Any, want: Any, where: str = "") -> None:
-    """Equal, floats to 1e-9 (relative for large values)."""
-    if isinstance(want, float) and isinstance(got, float | int):
-        assert got == pytest.approx(want, rel=1e-9, abs=1e-9), where
-    elif isinstance(want, dict):
-        assert isinstance(got, dict), where
-        assert got.keys() == want.keys(), where
-        for key in want:
-            same(got[key], want[key], f"{where}.{key}")
-    elif isinstance(want, list):
-        assert isinstance(got, list), where
-        assert len(got) == len(want), where
-        for i, (g, w) in enumerate(zip(got, want, strict=True)):
-            same(g, w, f"{where}[{i}]")
-    else:
-        assert got == want, where
 
 
 # --- random projects --------------------------------------------------------------------
@@ -122,7 +104,8 @@ def requests(draw: st.DrawFn) -> tuple[Query, Summary]:
         last = draw(st.sampled_from(["2w", "1m", "10d"]))
         compare = draw(st.none() | st.sampled_from(["previous", "year"]))
     as_of = draw(st.none() | st.sampled_from(["2026-04-20", "2026-05-31"]))
-    query = Query(since, until, by, every, within, basis=basis)
+    immature = within is not None and draw(st.booleans())  # --include-immature
+    query = Query(since, until, by, every, within, basis=basis, include_immature=immature)
     return query, Summary(last=last, as_of=as_of, compare=compare)
 
 
@@ -709,3 +692,18 @@ def test_every_csv_metric_has_its_sql() -> None:
     """funnel sql ends with the CSV's columns: a metric added to the catalogue needs its SQL."""
     assert {m.name for m in GROUP_METRICS if m.csv} <= set(GROUP_SQL)
     assert {m.name for m in STAGE_METRICS if m.csv} <= set(STAGE_SQL)
+
+
+@pytest.mark.parametrize(
+    ("engine", "extra"), [("duckdb", "duckdb"), ("postgresql://a@b/c", "postgres")]
+)
+def test_a_missing_driver_names_the_extra(engine: str, extra: str) -> None:
+    module = "psycopg" if extra == "postgres" else "duckdb"
+    code = (
+        f"import sys; sys.modules[{module!r}] = None; from funnelcli.entry import main; "
+        f"sys.argv = ['funnel', 'report', '--config', {str(EXAMPLE)!r}, '--engine', {engine!r}]; "
+        "main()"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.returncode == 2, run.stderr
+    assert f"pip install 'funnel-report[{extra}]'" in run.stderr

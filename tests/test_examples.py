@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, Project, invoke, report_json, row
+from tests.conftest import ROOT, Project, invoke, report_json, row, same
 
 EXAMPLES = ROOT / "examples"
 DATASETS = {  # example → (dataset folder, a file it must hold)
@@ -205,3 +205,15 @@ def test_x_education_rule_lift(examples: Path) -> None:
     assert got["without"]["converted"] == sum(map(enrolled, others))
     with_rate = sum(map(enrolled, fires)) / len(fires)
     assert got["lift"] == pytest.approx(with_rate / (sum(map(enrolled, others)) / len(others)))
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_each_engine_gives_the_examples_report(examples: Path, engine: str, name: str) -> None:
+    """The real exports through DuckDB, PostgreSQL and Spark: the embedded report's rows and
+    total, to 1e-9."""
+    project = _example(examples, name)
+    want = report_json(project, "--as-of", "2026-06-30", "--quiet")
+    got = report_json(project, "--as-of", "2026-06-30", "--quiet", "--engine", engine)
+    same(got["rows"], want["rows"], "rows")
+    same(got["total"], want["total"], "total")
+    assert want["total"]["leads"] > 0

@@ -73,13 +73,20 @@ def _leads(leads: pl.DataFrame, extras: set[str]) -> pl.DataFrame:
     cols = [
         pl.int_range(pl.len(), dtype=pl.Int64).alias("lead_id"),
         _micros(pl.col("created_at")).alias("created_us"),
-        pl.col("channel").cast(pl.String),
-        pl.col("campaign").cast(pl.String),
+        _text(leads, "channel"),
+        _text(leads, "campaign"),
     ]
     if REVENUE in leads.columns:
         cols.append(pl.col(REVENUE))
     cols += [_portable(c, leads.schema[c]) for c in keep]
     return leads.select(cols)
+
+
+def _text(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """A text column as staged; null throughout when the input has none (no campaigns)."""
+    if name not in frame.columns:
+        return pl.lit(None, pl.String).alias(name)
+    return pl.col(name).cast(pl.String)
 
 
 def _portable(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -101,8 +108,8 @@ def _dated(frame: pl.DataFrame) -> pl.DataFrame:
     values = [c for c in ("micros", "impressions", "clicks", "visits") if c in frame.columns]
     return frame.select(
         (pl.col("date") - pl.lit(dt.date(1970, 1, 1))).dt.total_days().alias("day"),
-        pl.col("channel").cast(pl.String),
-        pl.col("campaign").cast(pl.String),
+        _text(frame, "channel"),
+        _text(frame, "campaign"),
         *values,
     )
 
