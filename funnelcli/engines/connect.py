@@ -143,6 +143,10 @@ def _driver(module: str, extra: str) -> Any:
         raise UsageError(msg) from None
 
 
+def _frame(names: list[str], rows: list[tuple[Any, ...]]) -> pl.DataFrame:
+    return tidy(pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None))
+
+
 def tidy(frame: pl.DataFrame) -> pl.DataFrame:
     """A result as the embedded engine's: exact decimals as 128-bit integers (money sums
     in micro-units), other numbers as they came."""
@@ -172,10 +176,12 @@ class _DuckDB:
     def query(self, sql: str) -> pl.DataFrame:
         duckdb = _driver("duckdb", "duckdb")
         try:
-            table = self.con.sql(sql).to_arrow_table()
+            cur = self.con.execute(sql)
+            rows = cur.fetchall()
         except duckdb.Error as err:
             raise QueryFailed(_reason(err)) from err
-        return tidy(pl.from_arrow(table))  # type: ignore[arg-type]
+        # A report's rows are few: fetched as Python values (no pyarrow needed).
+        return _frame([d[0] for d in cur.description], rows)
 
     def columns(self, table: str) -> dict[str, str]:
         try:
@@ -220,8 +226,7 @@ class _Postgres:
             rows = cur.fetchall()
         except psycopg.Error as err:
             raise QueryFailed(_reason(err)) from err
-        names = [d.name for d in cur.description]
-        return tidy(pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None))
+        return _frame([d.name for d in cur.description], rows)
 
     def columns(self, table: str) -> dict[str, str]:
         schema, _, name = table.rpartition(".")
@@ -279,7 +284,7 @@ class _Spark:
             if type(err).__module__.startswith("pyspark"):
                 raise QueryFailed(_reason(err)) from err
             raise
-        return tidy(pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None))
+        return _frame(names, rows)
 
     def columns(self, table: str) -> dict[str, str]:
         try:
