@@ -39,8 +39,8 @@ _OUTSIDE_SUBSET = [
     (re.compile(r"\\[bBAzZGpPQEkK]"), "the escapes \\b \\B \\A \\z \\Z \\G \\p \\Q \\E \\k"),
     (re.compile(r"(?<!^)\(\?i\)|\(\?[a-hj-z]"), "inline flags other than a leading (?i)"),
 ]
-# Dialects whose regex function matches the whole text, or that have no inline (?i).
-_FLAG_ARGUMENT = {"snowflake", "redshift", "postgres"}
+# Dialects where a leading (?i) becomes their case-insensitive operator (~*).
+_FLAG_ARGUMENT = {"redshift", "postgres"}
 
 
 @dataclass(frozen=True)
@@ -175,12 +175,13 @@ def _text(op: str, value: str, col: exp.Expression, dialect: str, loc: Key) -> e
     if problem:
         raise _Problem(loc, f"the regex {value!r} {problem} ({dialect}); rewrite it without.")
     insensitive = value.startswith("(?i)")
-    if insensitive and dialect in _FLAG_ARGUMENT:
-        pattern = exp.Literal.string(value[len("(?i)") :])
-        return exp.RegexpILike(this=col, expression=pattern)
-    if dialect == "snowflake":  # REGEXP_LIKE matches the whole text there: search instead
-        count = exp.Anonymous(this="REGEXP_COUNT", expressions=[col, exp.Literal.string(value)])
+    bare = exp.Literal.string(value[len("(?i)") :] if insensitive else value)
+    if dialect == "snowflake":  # REGEXP_LIKE matches the whole text there: count matches
+        flags = [exp.Literal.number(1), exp.Literal.string("i")] if insensitive else []
+        count = exp.Anonymous(this="REGEXP_COUNT", expressions=[col, bare, *flags])
         return exp.GT(this=count, expression=exp.Literal.number(0))
+    if insensitive and dialect in _FLAG_ARGUMENT:
+        return exp.RegexpILike(this=col, expression=bare)
     return exp.RegexpLike(this=col, expression=exp.Literal.string(value))
 
 

@@ -119,6 +119,7 @@ class _Reader:
     ) -> None:
         self.policy, self.columns_of, self.dialect, self.as_of = policy, columns_of, dialect, as_of
         self._seen: dict[str, dict[str, str] | None] = {}
+        self._dated_stages: list[str] = []  # stages with a date_column, set by leads()
 
     def _types(self, spec: InputSpec) -> dict[str, str] | None:
         table = str(spec.table)
@@ -299,7 +300,7 @@ class _Reader:
                 *self._not_after(at.copy()),
             ]
             parts.append(select.where(exp.and_(*tests), copy=False))
-        for stage_id in getattr(self, "_dated_stages", []):
+        for stage_id in self._dated_stages:
             value = col(f"__date_{stage_id}")
             parts.append(
                 exp.select(
