@@ -49,9 +49,10 @@ def test_readme_has_enough_examples() -> None:
 
 def test_quick_start_test_command_is_what_ci_runs() -> None:
     quick_start = README.split("## Quick start", 1)[1].split("## Usage", 1)[0]
-    commands = re.findall(r"```sh\n(python3 -m venv .*)\n```", quick_start)
+    commands = re.findall(r"```sh\n((?:bash \.ci/services; )?python3 -m venv .*)\n```", quick_start)
     assert len(commands) == 2
     ci = (ROOT / ".ci" / "run").read_text()
+    assert commands[1].startswith("bash .ci/services; ") and "bash .ci/services" in ci
     assert "pip install -q -e '.[dev]'" in commands[1] and "pip install -q -e '.[dev]'" in ci
     assert commands[1].endswith("python -m pytest") and ".venv/bin/python -m pytest" in ci
     assert commands[0].endswith("funnel report --config config.example.yaml")
