@@ -707,3 +707,57 @@ def test_a_missing_driver_names_the_extra(engine: str, extra: str) -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 2, run.stderr
     assert f"pip install 'funnel-report[{extra}]'" in run.stderr
+
+
+def test_a_date_column_stage_on_tables_is_the_files_report(tmp_path: Path) -> None:
+    """HubSpot's wide layout: the customer stage's date from a leads column, in a table."""
+    duckdb = pytest.importorskip("duckdb")
+    leads = [
+        ("a", "2026-03-01 09:00:00", "web", "2026-03-20 10:00:00"),
+        ("b", "2026-03-02 09:00:00", "ads", None),
+        ("a", "2026-03-05 09:00:00", "ads", "2026-03-06 10:00:00"),  # a later duplicate
+        ("c", "2026-03-03 12:00:00", "web", "2026-03-04 12:00:00"),
+    ]
+    lines = ["lead_id,created_at,channel,won_at"]
+    lines += [",".join(v or "" for v in row) for row in leads]
+    (tmp_path / "leads.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "transitions.csv").write_text(
+        "lead_id,stage,entered_at\nb,mql,2026-03-03 10:00:00\nc,MQL,2026-03-03 13:00:00\n",
+        encoding="utf-8",
+    )
+    policy = """\
+version: 1
+currency: USD
+inputs:
+  leads: {{{leads}}}
+  transitions: {{{transitions}}}
+stages:
+  - {{id: lead, name: Lead}}
+  - {{id: mql, name: MQL}}
+  - {{id: won, name: Customer, date_column: won_at}}
+"""
+    files = tmp_path / "files.yaml"
+    files.write_text(
+        policy.format(leads="path: leads.csv", transitions="path: transitions.csv"), "utf-8"
+    )
+    tables = tmp_path / "tables.yaml"
+    tables.write_text(
+        policy.format(leads="table: crm_leads", transitions="table: crm_transitions"), "utf-8"
+    )
+    with duckdb.connect(str(tmp_path / "crm.duckdb")) as con:
+        con.execute(
+            "CREATE TABLE crm_leads AS SELECT * FROM read_csv(?)", [str(tmp_path / "leads.csv")]
+        )
+        con.execute(
+            "CREATE TABLE crm_transitions AS SELECT * FROM read_csv(?)",
+            [str(tmp_path / "transitions.csv")],
+        )
+    want = report(files, Query(), Summary(as_of="2026-03-31"))
+    engine = parse_engine(f"duckdb:{tmp_path / 'crm.duckdb'}")
+    got = report(tables, Query(), Summary(as_of="2026-03-31", engine=engine))
+    same(got["rows"], want["rows"], "rows")
+    same(got["total"], want["total"], "total")
+    won = want["total"]["stages"]["won"]
+    assert won["count"] == 2  # a (its skipped MQL back-filled) and c
+    # a: 03-01 09:00 → 03-20 10:00, c: one day; the dropped duplicate's won_at is not read.
+    assert won["days_from_lead"]["median"] == pytest.approx((19 + 1 / 24 + 1) / 2, abs=1e-9)

@@ -1,9 +1,9 @@
 """The cohort and period report as SQL (sqlglot trees), for any dialect.
 
 It reads five prepared relations — ``in_leads``, ``in_entries``, ``in_spend``, ``in_sales``,
-``in_traffic`` (``engines.sources`` makes them from files or warehouse tables) — and gives
-the columns ``measure.metrics.aggregate`` gives: counts, money sums in micro-units and the
-time-in-funnel quantiles, for each group and for the total. The ratios are worked out from
+``in_traffic`` (staged files, ``engines.staged``, or warehouse tables, ``engines.tables``) —
+and gives the columns ``measure.metrics.aggregate`` gives: counts, money sums in micro-units
+and the time-in-funnel quantiles, for each group and for the total. The ratios are worked out from
 them by ``measure.metrics.assemble``, as for the embedded engine.
 
 Instants are whole microseconds since 1970 (BIGINT) and days whole days since 1970, so
@@ -19,7 +19,15 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
-from funnelcli.columns import REVENUE, at_col, dim_col, ok_col, reached_col
+from funnelcli.columns import (
+    REVENUE,
+    SCORE_COL,
+    at_col,
+    crm_col,
+    dim_col,
+    ok_col,
+    reached_col,
+)
 from funnelcli.engines.conditions import SqlPolicy, ok_columns, score_expr
 from funnelcli.measure.metrics import COUNTS, PERIOD, SPEND_GROUPS, Query
 from funnelcli.policy.config import Policy
@@ -28,7 +36,7 @@ DAY_US = 86_400_000_000
 EPOCH = dt.date(1970, 1, 1)
 Q = {"median": 0.5, "p90": 0.9}
 # Exact quantiles with linear interpolation, as the embedded engine's. BigQuery and Trino
-# have no exact aggregate one: the interpolation is written out (``_quantile_by_rank``).
+# have no exact aggregate one: the interpolation is written out (``quantile_by_rank``).
 _NATIVE_QUANTILE = {"duckdb", "postgres", "spark", "databricks", "snowflake", "redshift"}
 
 
@@ -139,14 +147,14 @@ def _qualified(
     ids = policy.stage_ids
     dims = [exp.alias_(e, dim_col(d), quoted=True) for d, e in rules.dimensions.items()]
     scored = exp.select(exp.Star(), *dims).from_("in_leads", copy=False)
-    with_score = exp.select(exp.Star(), exp.alias_(score_expr(policy), "__score", quoted=True))
+    with_score = exp.select(exp.Star(), exp.alias_(score_expr(policy), SCORE_COL, quoted=True))
     decided = exp.select(exp.Star(), *ok_columns(rules, ids)).from_("scored2", copy=False)
     crm = exp.select(
         col("lead_id"),
         *(
             exp.alias_(
                 exp.Min(this=when(_stage_in(ids[i:]), then=col("entered_us"))),
-                f"__crm_{s}",
+                crm_col(s),
                 quoted=True,
             )
             for i, s in enumerate(ids)
@@ -199,7 +207,7 @@ def _reach_columns(policy: Policy, within_days: float | None) -> list[exp.Expres
     for stage in policy.stages[1:]:
         needs.append(exp.EQ(this=col(ok_col(stage.id), "d"), expression=exp.true()))
         if stage.evidence != "policy":
-            record = col(f"__crm_{stage.id}", "c")
+            record = col(crm_col(stage.id), "c")
             needs.append(exp.not_(exp.Is(this=record, expression=exp.null())))
             records.append(record)
         at = (

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from funnelcli.columns import EXIT, REVENUE
+from funnelcli.columns import EXIT, REVENUE, date_col
 from funnelcli.engines.conditions import Kinds
 from funnelcli.engines.report import EPOCH, Inputs, col, day_number, days_since_epoch, local_day
 from funnelcli.errors import ConfigError, InputError
@@ -239,7 +239,7 @@ class _Reader:
         dated = [s for s in self.policy.stages if s.date_column]
         for stage in dated:
             value = self._instant(spec, str(stage.date_column), "leads")
-            cols.append(exp.alias_(value, f"__date_{stage.id}", quoted=True))
+            cols.append(exp.alias_(value, date_col(stage.id), quoted=True))
         where = [
             exp.not_(exp.Is(this=lead_id.copy(), expression=exp.null())),
             exp.NEQ(this=lead_id.copy(), expression=exp.Literal.string("")),
@@ -301,7 +301,7 @@ class _Reader:
             ]
             parts.append(select.where(exp.and_(*tests), copy=False))
         for stage_id in self._dated_stages:
-            value = col(f"__date_{stage_id}")
+            value = col(date_col(stage_id))
             parts.append(
                 exp.select(
                     col("lead_id"),
