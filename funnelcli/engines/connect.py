@@ -232,8 +232,11 @@ class _Postgres:
         schema, _, name = table.rpartition(".")
         cur = self.con.execute(
             "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_name = %s AND (%s = '' OR table_schema = %s) ORDER BY ordinal_position",
-            (name, schema, schema),
+            "WHERE table_name = %s AND table_schema = "
+            "COALESCE(NULLIF(%s, ''), (SELECT n.nspname FROM pg_class c JOIN pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.oid = to_regclass(%s))) "
+            "ORDER BY ordinal_position",
+            (name, schema, table),
         )
         return {r[0]: r[1] for r in cur.fetchall()}
 
