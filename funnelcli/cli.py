@@ -108,6 +108,19 @@ ConfigOpt = Annotated[
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write here (atomically), not stdout.")
 ]
+# The report options `funnel report` and `funnel sql` share, declared once.
+SinceOpt = Annotated[str | None, typer.Option(help="First cohort day (YYYY-MM-DD).")]
+UntilOpt = Annotated[str | None, typer.Option(help="Last cohort day, inclusive.")]
+ByOpt = Annotated[str, typer.Option(help="Group by these lead columns, comma-separated.")]
+WithinOpt = Annotated[
+    float | None, typer.Option(min=0, help="Count a stage only within DAYS of creation.")
+]
+BasisOpt = Annotated[
+    Basis, typer.Option(help="cohort: leads created in the window; period: stage entries.")
+]
+ImmatureOpt = Annotated[
+    bool, typer.Option(help="With --within: keep leads younger than the window in the rates.")
+]
 
 
 def _version(value: bool) -> None:
@@ -156,18 +169,12 @@ def _guard(ctx: typer.Context, work: Callable[[], Any]) -> Any:
 def report(
     ctx: typer.Context,
     config: ConfigOpt = Path("funnel.yaml"),
-    since: Annotated[str | None, typer.Option(help="First cohort day (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Last cohort day, inclusive.")] = None,
-    by: Annotated[
-        str, typer.Option(help="Group by these lead columns, comma-separated.")
-    ] = "channel",
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    by: ByOpt = "channel",
     every: Annotated[Every | None, typer.Option(help="Bucket by period of created_at.")] = None,
-    within: Annotated[
-        float | None, typer.Option(min=0, help="Count a stage only within DAYS of creation.")
-    ] = None,
-    basis: Annotated[
-        Basis, typer.Option(help="cohort: leads created in the window; period: stage entries.")
-    ] = Basis.cohort,
+    within: WithinOpt = None,
+    basis: BasisOpt = Basis.cohort,
     last: Annotated[
         str | None, typer.Option(help="Window of the last 7d, 4w, 1m or 1q ending on --as-of.")
     ] = None,
@@ -179,10 +186,7 @@ def report(
         CompareTo | None,
         typer.Option(help="Compare with the window just before, or a year earlier."),
     ] = None,
-    include_immature: Annotated[
-        bool,
-        typer.Option(help="With --within: keep leads younger than the window in the rates."),
-    ] = False,
+    include_immature: ImmatureOpt = False,
     trend_periods: Annotated[
         int, typer.Option(min=1, help="Flag a metric that worsened this many periods in a row.")
     ] = DEFAULT_TREND_PERIODS,
@@ -393,8 +397,8 @@ def sql_command(
     ctx: typer.Context,
     config: ConfigOpt = Path("funnel.yaml"),
     dialect: Annotated[Dialect, typer.Option(help="The warehouse's SQL dialect.")] = Dialect.duckdb,  # type: ignore[attr-defined]
-    since: Annotated[str | None, typer.Option(help="First cohort day (YYYY-MM-DD).")] = None,
-    until: Annotated[str | None, typer.Option(help="Last cohort day, inclusive.")] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     last: Annotated[
         str | None,
         typer.Option(help="Window of the last 7d, 4w, 1m or 1q ending on --as-of (or today)."),
@@ -403,20 +407,11 @@ def sql_command(
         str | None,
         typer.Option(help="As of this day (YYYY-MM-DD). Default: the warehouse's current date."),
     ] = None,
-    by: Annotated[
-        str, typer.Option(help="Group by these lead columns, comma-separated.")
-    ] = "channel",
+    by: ByOpt = "channel",
     every: Annotated[Every | None, typer.Option(help="Bucket by period of created_at.")] = None,
-    within: Annotated[
-        float | None, typer.Option(min=0, help="Count a stage only within DAYS of creation.")
-    ] = None,
-    basis: Annotated[
-        Basis, typer.Option(help="cohort: leads created in the window; period: stage entries.")
-    ] = Basis.cohort,
-    include_immature: Annotated[
-        bool,
-        typer.Option(help="With --within: keep leads younger than the window in the rates."),
-    ] = False,
+    within: WithinOpt = None,
+    basis: BasisOpt = Basis.cohort,
+    include_immature: ImmatureOpt = False,
     output: OutputOpt = None,
 ) -> None:
     """Print the report as one SQL statement over the policy's tables, for a scheduled query
