@@ -18,6 +18,7 @@ import polars as pl
 from funnelcli.checks import run_checks, sort_findings
 from funnelcli.columns import REVENUE
 from funnelcli.engines import measurer, table_measurer
+from funnelcli.engines.conditions import compile_sql
 from funnelcli.engines.connect import EngineSpec, session
 from funnelcli.engines.staged import stage as stage_files
 from funnelcli.engines.statement import report_sql as statement_sql
@@ -181,6 +182,7 @@ def _on_engine(
 ) -> Prepared:
     """The inputs read by funnel's own reader (its checks stay here), handed to the engine
     as typed Parquet; the returned ``Prepared`` measures every query there."""
+    compile_sql(policy, None, spec.dialect)  # a rule the engine cannot run: said before reading
     engine = stack.enter_context(session(spec))
     ready = prepare(policy, by, step, rules=True, as_of=as_of)
     folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="funnel-")))

@@ -62,8 +62,10 @@ def regex_subset_problem(pattern: str) -> str | None:
 def compile_sql(policy: Policy, kinds: Kinds | None, dialect: str) -> SqlPolicy:
     """Every condition of ``policy`` as SQL for ``dialect``; all problems raised together.
 
-    ``kinds``: each lead column's kind, to refuse a comparison that does not fit it; None
-    when the columns' types are not known (``funnel sql`` for a warehouse)."""
+    ``kinds``: each lead column's kind (a date compares with a date; a column with no value
+    at all fails every comparison); None when the types are not known (``funnel sql``). A
+    comparison that does not fit its column is refused by ``compile_policy`` for files and
+    by the engine for tables (exit 3 with its reason)."""
     problems: list[tuple[Key, str]] = []
     compiled: dict[Key, exp.Expression] = {}
     fields = {"score", *policy.scoring.dimensions}
