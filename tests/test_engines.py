@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import decimal
 import json
+import os
 import random
 import subprocess
 import sys
@@ -570,7 +571,7 @@ def test_a_failed_connection_names_the_host_and_the_reason_never_the_password() 
         text=True,
         cwd=ROOT,
         check=False,
-        env={**__import__("os").environ, "FUNNEL_DATABASE_URL": env_url},
+        env={**os.environ, "FUNNEL_DATABASE_URL": env_url},
     )
     assert run.returncode == 2, run.stderr
     assert "cannot connect to PostgreSQL at postgresql://ann@127.0.0.1:9/crm" in run.stderr
@@ -761,3 +762,29 @@ stages:
     assert won["count"] == 2  # a (its skipped MQL back-filled) and c
     # a: 03-01 09:00 → 03-20 10:00, c: one day; the dropped duplicate's won_at is not read.
     assert won["days_from_lead"]["median"] == pytest.approx((19 + 1 / 24 + 1) / 2, abs=1e-9)
+
+
+def test_spark_without_java_is_a_usage_error_that_says_so() -> None:
+    pytest.importorskip("pyspark")
+    env = {**os.environ, "JAVA_HOME": "/nonexistent", "PATH": str(Path(sys.executable).parent)}
+    command = [sys.executable, "-m", "funnelcli", "report", "--config", str(EXAMPLE)]
+    run = subprocess.run(
+        [*command, "--engine", "spark:local", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env=env,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "cannot start Spark (local[*])" in run.stderr
+    assert "Spark needs a Java runtime" in run.stderr
+
+
+def test_a_duckdb_database_that_is_not_there_is_named(tmp_path: Path) -> None:
+    pytest.importorskip("duckdb")
+    missing = tmp_path / "nope.duckdb"
+    run = funnel("report", "--config", EXAMPLE, "--engine", f"duckdb:{missing}", "--quiet")
+    assert run.returncode == 2, run.stderr
+    assert f"cannot open the DuckDB database {missing}:" in run.stderr
+    assert not missing.exists()  # opened read-only: nothing created

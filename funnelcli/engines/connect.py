@@ -102,8 +102,9 @@ class QueryFailed(Exception):
 
 
 def _reason(err: BaseException) -> str:
+    """The driver's first line, without a closing full stop (messages add their own)."""
     text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    return text.splitlines()[0].rstrip(".") if text else type(err).__name__
 
 
 class Session(Protocol):
@@ -163,7 +164,8 @@ class _DuckDB:
         try:
             self.con = duckdb.connect(spec.target or ":memory:", read_only=bool(spec.target))
         except duckdb.Error as err:
-            raise UsageError(f"cannot open the DuckDB database {spec.target}: {err}") from None
+            msg = f"cannot open the DuckDB database {spec.target}: {_reason(err)}."
+            raise UsageError(msg) from None
         self.con.execute("SET TimeZone = 'UTC'")
 
     def load(self, staged: Staged) -> None:

@@ -15,7 +15,17 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS, csv_column
+from funnelcli.catalogue import (
+    CLICKS,
+    GROUP_METRICS,
+    IMPRESSIONS,
+    MONEY,
+    REVENUE,
+    SALES,
+    STAGE_METRICS,
+    VISITS,
+    csv_column,
+)
 from funnelcli.engines.conditions import compile_sql
 from funnelcli.engines.report import (
     DAY_US,
@@ -152,17 +162,19 @@ def _final(
 
 
 def _features(inputs: Inputs) -> set[str]:
+    """What the tables carry, as far as the policy says (the tables are not looked at):
+    impressions and clicks are taken to be there with spend."""
     found = set()
     if inputs.spend:
-        found |= {"impressions", "clicks"}
+        found |= {IMPRESSIONS, CLICKS}
     if inputs.traffic:
-        found.add("visits")
+        found.add(VISITS)
     if inputs.revenue:
-        found.add("revenue")
+        found.add(REVENUE)
     if inputs.sales:
-        found.add("sales")
-    if found & {"revenue", "sales"}:
-        found.add("money")
+        found.add(SALES)
+    if found & {REVENUE, SALES}:
+        found.add(MONEY)
     return found
 
 
