@@ -54,6 +54,19 @@ def blank_to_null(col: pl.Expr) -> pl.Expr:
     return pl.when(text != "").then(text)
 
 
+MICROSECONDS = pl.Datetime("us")
+
+
+def strptime(text: pl.Expr, fmt: str, dtype: pl.DataType = MICROSECONDS) -> pl.Expr:
+    """``text`` parsed by ``fmt``; a cell that does not match becomes null.
+
+    polars caches each distinct cell's parse by default: worth it for dates alone (a few
+    hundred days), a loss for times, nearly all distinct (24.6M ISO times: 0.63 s cached
+    against 0.39 s uncached; 24.6M dates: 0.18 against 0.27 s)."""
+    timed = any(part in fmt for part in ("%H", "%I", "%M", "%S", "%T", "%R", "%c", "%s"))
+    return text.str.strptime(dtype, fmt, strict=False, cache=not timed)
+
+
 def timestamp(col: pl.Expr, dtype: pl.DataType, tz: str) -> pl.Expr:
     """Any accepted date/datetime cell → Datetime(us) in the business time zone ``tz``."""
     if isinstance(dtype, pl.Datetime):
@@ -93,7 +106,7 @@ def with_timestamps(
         text = pl.col(src).cast(pl.String)
         naive, utc = _parse_common(text)
         trimmed = text.str.strip_chars()
-        own = [trimmed.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats]
+        own = [strptime(trimmed, f) for f in formats]
         if dayfirst is not None:
             own.append(day_month(text, dayfirst=dayfirst))
         common[f"__n_{out}"], common[f"__u_{out}"] = pl.coalesce(*own, naive), utc
@@ -141,7 +154,7 @@ def day_month(text: pl.Expr, *, dayfirst: bool) -> pl.Expr:
         f("m").fill_null("00"),
         f("s").fill_null("00"),
     )
-    return iso.str.strptime(pl.Datetime("us"), "%Y-%m-%d %H:%M:%S", strict=False)
+    return strptime(iso, "%Y-%m-%d %H:%M:%S")
 
 
 def day_month_evidence(frame: pl.LazyFrame, columns: list[str]) -> dict[str, list[str]] | None:
@@ -189,10 +202,9 @@ def decimal_evidence(frame: pl.LazyFrame, column: str) -> dict[str, list[str]]:
 def _parse_common(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """The shapes exports use most, parsed by fixed formats (fast): (naive, UTC) datetimes."""
     size = text.str.len_bytes()
-    us = pl.Datetime("us")
 
     def shaped(length: int, fmt: str, source: pl.Expr = text) -> pl.Expr:
-        return pl.when(size == length).then(source).str.strptime(us, fmt, strict=False)
+        return strptime(pl.when(size == length).then(source), fmt)
 
     day = shaped(10, "%Y-%m-%d")
     # The two 19-character shapes each see only their own cells: a failed attempt costs as
@@ -212,7 +224,7 @@ def _parse_iso(text: pl.Expr, tz: str) -> pl.Expr:
 def _from_parts(parts: pl.Expr, tz: str) -> pl.Expr:
     """A datetime in ``tz`` from the named groups of the ISO regex."""
     f = parts.struct.field
-    day = f("date").str.strptime(pl.Date, "%Y-%m-%d", strict=False).cast(pl.Datetime("us"))
+    day = strptime(f("date"), "%Y-%m-%d", pl.Date).cast(pl.Datetime("us"))
     hour, minute = f("h").cast(pl.Int64), f("m").cast(pl.Int64)
     second = f("s").cast(pl.Int64).fill_null(0)
     frac = f("f").str.slice(1).str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64).fill_null(0)
