@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from funnelcli import __version__, scaffold, schemas
-from funnelcli.engines.statement import DIALECTS
+from funnelcli.engines.spec import DIALECTS
 from funnelcli.errors import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,

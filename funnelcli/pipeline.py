@@ -17,12 +17,7 @@ import polars as pl
 
 from funnelcli.checks import run_checks, sort_findings
 from funnelcli.columns import REVENUE
-from funnelcli.engines import measurer, table_measurer
-from funnelcli.engines.conditions import compile_sql
-from funnelcli.engines.connect import EngineSpec, session
-from funnelcli.engines.staged import stage as stage_files
-from funnelcli.engines.statement import report_sql as statement_sql
-from funnelcli.engines.tables import uses_tables
+from funnelcli.engines.spec import EngineSpec
 from funnelcli.errors import InputError, UsageError
 from funnelcli.findings import Finding
 from funnelcli.inputs.dataset import Dataset, Step, load_dataset, quiet, read_leads
@@ -61,7 +56,7 @@ from funnelcli.measure.windows import (
     year_before,
 )
 from funnelcli.model import CheckResult, Comparison, Report
-from funnelcli.policy.config import Policy, input_specs
+from funnelcli.policy.config import Policy, input_specs, uses_tables
 from funnelcli.policy.rules import (
     SCORE_COL,
     compile_policy,
@@ -161,6 +156,9 @@ def report_sql(policy: Policy, query: Query, summary: Summary, dialect: str) -> 
     """``funnel sql``: the report of ``query`` as one statement over the policy's tables.
     With ``--as-of``, its days are dates; without, they count from the warehouse's current
     date, so a scheduled query stays current."""
+    # sqlglot takes 0.2 s to load; only funnel sql and the SQL engines need it.
+    from funnelcli.engines.statement import report_sql as statement_sql  # noqa: PLC0415
+
     span = parse_span(summary.last) if summary.last else None
     if summary.as_of is None:
         return statement_sql(policy, query, dialect, span=span, as_of=None)
@@ -182,6 +180,11 @@ def _on_engine(
 ) -> Prepared:
     """The inputs read by funnel's own reader (its checks stay here), handed to the engine
     as typed Parquet; the returned ``Prepared`` measures every query there."""
+    from funnelcli.engines.conditions import compile_sql  # noqa: PLC0415 - sqlglot: see report_sql
+    from funnelcli.engines.connect import session  # noqa: PLC0415
+    from funnelcli.engines.measurers import measurer  # noqa: PLC0415
+    from funnelcli.engines.staged import stage as stage_files  # noqa: PLC0415
+
     compile_sql(policy, None, spec.dialect)  # a rule the engine cannot run: said before reading
     engine = stack.enter_context(session(spec))
     ready = prepare(policy, by, step, rules=True, as_of=as_of)
@@ -204,6 +207,9 @@ def _tables_on_engine(
 ) -> Prepared:
     """Inputs that are tables of the engine: prepared and measured there, in SQL. Nothing
     is read here, so there are no data-quality findings (``funnel check`` reads exports)."""
+    from funnelcli.engines.connect import session  # noqa: PLC0415 - sqlglot: see report_sql
+    from funnelcli.engines.measurers import table_measurer  # noqa: PLC0415
+
     engine = stack.enter_context(session(spec))
     step(f"preparing the tables in {spec.kind}")
     measure, features, columns = table_measurer(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from funnelcli.engines.connect import parse_engine
+from funnelcli.engines.spec import parse_engine
 from funnelcli.errors import UsageError
 from funnelcli.measure.metrics import PERIOD, Query
 from funnelcli.measure.windows import parse_as_of, parse_span

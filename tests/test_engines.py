@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS
-from funnelcli.engines.connect import parse_engine
 from funnelcli.engines.report import quantile_by_rank
+from funnelcli.engines.spec import parse_engine
 from funnelcli.engines.statement import GROUP_SQL, STAGE_SQL
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import Summary, run_report
@@ -708,6 +708,20 @@ def test_a_missing_driver_names_the_extra(engine: str, extra: str) -> None:
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert run.returncode == 2, run.stderr
     assert f"pip install 'funnel-report[{extra}]'" in run.stderr
+
+
+def test_the_embedded_engine_never_loads_sqlglot(tmp_path: Path) -> None:
+    """sqlglot takes a fifth of a second to import: a polars report and check must not pay it
+    (a missing sqlglot stands for it here: the report still runs, exit 0)."""
+    out = tmp_path / "r.json"
+    code = (
+        "import sys; sys.modules['sqlglot'] = None; from funnelcli.entry import main; "
+        f"sys.argv = ['funnel', 'report', '--config', {str(EXAMPLE)!r}, '--as-of', '2026-06-30', "
+        f"'-f', 'json', '-o', {str(out)!r}, '--quiet']; main()"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(out.read_text())["rows"]
 
 
 def test_a_date_column_stage_on_tables_is_the_files_report(tmp_path: Path) -> None:

@@ -1,10 +1,7 @@
-"""Where a report runs: ``--engine duckdb | postgresql://… | spark:local | spark://…``.
+"""Sessions on the engine ``--engine`` names (``engines.spec``): DuckDB, PostgreSQL, Spark.
 
-Credentials never come from the command line or the policy file: a database URL on the
-command line must not carry a password (the driver's own ``PGPASSWORD`` / ``.pgpass`` then
-supply it), or the whole URL comes from ``FUNNEL_DATABASE_URL``. A failed connection names
-the host and the driver's reason, never a password. Each engine's driver is an optional
-extra; a missing one is a usage error naming it.
+A failed connection names the host and the driver's reason, never a password. Each
+engine's driver is an optional extra; a missing one is a usage error naming it.
 """
 
 from __future__ import annotations
@@ -12,89 +9,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import polars as pl
 
+from funnelcli.engines.spec import EngineSpec, without_password
 from funnelcli.engines.staged import TABLES, Staged
 from funnelcli.errors import UsageError
-
-DATABASE_URL = "FUNNEL_DATABASE_URL"
-_SPARK_LOCAL = re.compile(r"^spark:(local(\[(\d+|\*)\])?)$")
-
-
-@dataclass(frozen=True)
-class EngineSpec:
-    """A parsed ``--engine``: the kind, its SQL dialect and where it is (no password)."""
-
-    kind: str  # duckdb | postgres | spark
-    target: str  # "" for DuckDB; the database URL; the Spark master
-
-    @property
-    def dialect(self) -> str:
-        return self.kind
-
-    @property
-    def shown(self) -> str:
-        """The engine as a message may show it: the URL without user info's password."""
-        return self.kind if not self.target else f"{self.kind} ({_without_password(self.target)})"
-
-
-def parse_engine(text: str | None, environ: dict[str, str] | None = None) -> EngineSpec | None:
-    """``--engine``'s value → an EngineSpec, None for the embedded polars engine."""
-    env = os.environ if environ is None else environ
-    value = (text or "polars").strip()
-    lowered = value.lower()
-    if lowered == "polars":
-        return None
-    if lowered == "duckdb":
-        return EngineSpec("duckdb", "")
-    if lowered.startswith("duckdb:"):  # a database file holding the input tables
-        return EngineSpec("duckdb", value[len("duckdb:") :])
-    if lowered in ("postgresql", "postgres"):
-        url = env.get(DATABASE_URL, "")
-        if not url:
-            msg = (
-                f"--engine {value} takes its URL from {DATABASE_URL} (unset); give "
-                "--engine postgresql://USER@HOST:PORT/DB, the password in PGPASSWORD or ~/.pgpass."
-            )
-            raise UsageError(msg)
-        return EngineSpec("postgres", url)
-    if lowered.startswith(("postgresql://", "postgres://")):
-        if urlsplit(value).password is not None:
-            msg = (
-                "--engine: a password on the command line is refused (it ends up in shell "
-                "history and process lists). Drop it from the URL and set PGPASSWORD, use "
-                f"~/.pgpass, or put the whole URL in {DATABASE_URL}."
-            )
-            raise UsageError(msg)
-        return EngineSpec("postgres", value)
-    local = _SPARK_LOCAL.match(lowered)
-    if local:
-        return EngineSpec("spark", local.group(1) if local.group(2) else "local[*]")
-    if lowered.startswith("spark://"):
-        return EngineSpec("spark", value)
-    msg = (
-        f"--engine {value!r}: use polars (the default), duckdb, postgresql://USER@HOST/DB, "
-        "spark:local or spark://HOST:PORT."
-    )
-    raise UsageError(msg)
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    user = f"{parts.username}@" if parts.username else ""
-    netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 
 class QueryFailed(Exception):
@@ -200,7 +124,7 @@ class _Postgres:
     def __init__(self, spec: EngineSpec) -> None:
         psycopg = _driver("psycopg", "postgres")
         self.spec = spec
-        where = _without_password(spec.target)
+        where = without_password(spec.target)
         try:
             self.con = psycopg.connect(spec.target, connect_timeout=10, autocommit=True)
         except psycopg.Error as err:

@@ -39,23 +39,12 @@ from funnelcli.engines.report import (
     num,
     when,
 )
-from funnelcli.engines.tables import table_sources, uses_tables
+from funnelcli.engines.tables import table_sources
 from funnelcli.errors import UsageError
 from funnelcli.measure.metrics import PERIOD, Query
 from funnelcli.measure.windows import Span
-from funnelcli.policy.config import Policy, input_specs
+from funnelcli.policy.config import Policy, input_specs, uses_tables
 from funnelcli.policy.rules import referenced_fields
-
-DIALECTS = (
-    "duckdb",
-    "postgres",
-    "spark",
-    "bigquery",
-    "snowflake",
-    "databricks",
-    "redshift",
-    "trino",
-)
 
 
 def report_sql(

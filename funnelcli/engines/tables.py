@@ -36,19 +36,6 @@ class TableSources:
     kinds: Kinds
 
 
-def uses_tables(policy: Policy) -> bool:
-    """True when the inputs name tables; mixing files and tables is a config error."""
-    kinds = {spec.table is not None for _, _, spec in input_specs(policy)}
-    if len(kinds) > 1:
-        msg = (
-            f"{policy.source.path}: some inputs are files (path:) and some tables (table:). "
-            "A report reads one or the other: load the files into the database too, or "
-            "export the tables."
-        )
-        raise ConfigError(msg)
-    return kinds == {True}
-
-
 def table_sources(
     policy: Policy, columns_of: Columns, dialect: str, as_of: dt.date | None, extras: set[str]
 ) -> TableSources:

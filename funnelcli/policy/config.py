@@ -458,3 +458,16 @@ def _check_quality(policy: Policy) -> list[tuple[Key, str]]:
         for key in policy.quality
         if key not in CATALOGUE
     ]
+
+
+def uses_tables(policy: Policy) -> bool:
+    """True when the inputs name tables; mixing files and tables is a config error."""
+    kinds = {spec.table is not None for _, _, spec in input_specs(policy)}
+    if len(kinds) > 1:
+        msg = (
+            f"{policy.source.path}: some inputs are files (path:) and some tables (table:). "
+            "A report reads one or the other: load the files into the database too, or "
+            "export the tables."
+        )
+        raise ConfigError(msg)
+    return kinds == {True}
