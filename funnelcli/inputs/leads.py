@@ -26,6 +26,7 @@ from funnelcli.inputs.load import (
     reading_findings,
     repeated_rows,
     set_aside,
+    shown_only,
     source_for,
 )
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW, file_columns
@@ -79,7 +80,9 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
         formats,
         dayfirst,
     )
-    query = query.with_columns(_raw_created_shown(), file_label(source.name))
+    # The raw cell stays only where an example shows it: no id, or a time that did not parse.
+    unusable = pl.col("lead_id").is_null() | pl.col("created_at").is_null()
+    query = query.with_columns(shown_only(RAW_CREATED, unusable), file_label(source.name))
     raw = collect(query, opened.scanned)
     empty = empty_input(source.name, raw.height)
     later: list[Finding] = []
@@ -136,18 +139,6 @@ def _before(raw: pl.DataFrame, as_of: dt.date, dated: list[str]) -> tuple[pl.Dat
             pl.when(late).then(None).otherwise(pl.col(raw_date_col(stage)))
         )
     return (kept.with_columns(**cleared) if cleared else kept), sum(c or 0 for c in counts)
-
-
-def _raw_created_shown() -> pl.Expr:
-    """The raw time cell, kept only for the rows whose examples show it (no id, or a time
-    that did not parse), as a categorical: four bytes a row where the text took 36.
-
-    The others get an empty cell, not null: a part of the file with no such row would
-    otherwise come out as one null constant, and the whole frame be copied into one chunk."""
-    unusable = pl.col("lead_id").is_null() | pl.col("created_at").is_null()
-    cell = pl.col(RAW_CREATED).cast(pl.String)
-    shown = pl.when(unusable).then(cell).otherwise(cell.str.head(0))
-    return shown.cast(pl.Categorical).alias(RAW_CREATED)
 
 
 def _extra_names(schema: pl.Schema, extras: set[str]) -> list[str]:

@@ -23,6 +23,7 @@ from funnelcli.inputs.load import (
     open_table,
     reading_findings,
     set_aside,
+    shown_only,
     source_for,
 )
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW
@@ -91,6 +92,7 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
     formats = date_formats(spec, "transitions")
     query = parse.with_timestamps(query, stamps, policy.timezone, formats, dayfirst)
+    query = query.with_columns(shown_only(RAW_ENTERED, pl.col("entered_at").is_null()))
     raw = collect(query, opened.scanned)
     later: list[Finding] = []
     if as_of is not None:
