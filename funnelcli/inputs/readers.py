@@ -11,12 +11,16 @@ that column.
 
 from __future__ import annotations
 
-import io
+import contextlib
+import mmap
 import os
 import stat
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import NoReturn
 
 import numpy as np
 import polars as pl
@@ -239,33 +243,62 @@ def whole_by_counts(source: Source, text: detect.Text, width: int) -> bool:
     sep = text.delimiter.encode()
     if len(sep) != 1:
         return False
-    buffer = bytearray(COUNT_CHUNK)
-    seps = newlines = 0
-    skip = source.skip_rows  # title lines above the header are not the table's
-    last = b"\n"
-    with _opened(source, text) as handle:
-        while size := handle.readinto(buffer):
-            chunk = np.frombuffer(buffer, np.uint8, size)
-            if skip:
-                ends = np.flatnonzero(chunk == ord("\n"))[:skip]
-                skip -= ends.size
-                chunk = chunk[ends[-1] + 1 :] if ends.size else chunk[:0]
-                if skip:
-                    continue
-            if np.count_nonzero(chunk == ord('"')):
+    with _mapped(source, text) as data:
+        start = 0
+        for _ in range(source.skip_rows):  # title lines above the header are not the table's
+            start = data.find(b"\n", start) + 1
+            if start == 0:
                 return False
-            seps += np.count_nonzero(chunk == sep[0])
-            newlines += np.count_nonzero(chunk == ord("\n"))
-            last = bytes(chunk[-1:]) or last
-    lines = newlines + (last != b"\n")
-    return not skip and lines > 0 and seps == lines * (width - 1)
+        size = len(data)
+        if size <= start:
+            return False
+        counts = _counted(data, start, sep[0])
+        if counts is None:
+            return False
+        seps, newlines = counts
+        lines = newlines + (data[size - 1 : size] != b"\n")
+    return seps == lines * (width - 1)
 
 
-def _opened(source: Source, text: detect.Text) -> BinaryIO:
-    """The bytes polars read: the detected text in memory, else the file."""
+def _counted(data: bytes | mmap.mmap, start: int, sep: int) -> tuple[int, int] | None:
+    """(separators, line feeds) in ``data[start:]``, None when it holds a quote.
+
+    Counts add up whatever the cut, so the chunks are shared by one thread per core: numpy
+    lets go of the interpreter while it compares and counts (10M-lead CSV, 2 cores: 0.57 s
+    read and counted in one thread, 0.30 s mapped and counted in two)."""
+    view = np.frombuffer(data, np.uint8)
+    starts = range(start, len(view), COUNT_CHUNK)
+    quoted = threading.Event()
+
+    def count(offset: int) -> tuple[int, int]:
+        if quoted.is_set():
+            return 0, 0
+        chunk = view[offset : offset + COUNT_CHUNK]
+        if np.count_nonzero(chunk == ord('"')):
+            quoted.set()
+            return 0, 0
+        return int(np.count_nonzero(chunk == sep)), int(np.count_nonzero(chunk == ord("\n")))
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        counts = list(pool.map(count, starts))
+    if quoted.is_set():
+        return None
+    return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
+@contextlib.contextmanager
+def _mapped(source: Source, text: detect.Text) -> Iterator[bytes | mmap.mmap]:
+    """The bytes polars read, without a copy: the detected text in memory, else the file
+    mapped (its pages are those the read just left in the page cache)."""
     if text.data is not None:
-        return io.BytesIO(text.data)
-    return source.path.open("rb", buffering=0)
+        yield text.data
+        return
+    with source.path.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            yield b""
+            return
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            yield mapped
 
 
 def _check_structure(source: Source, text: detect.Text, width: int) -> None:
