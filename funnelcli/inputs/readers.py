@@ -11,13 +11,12 @@ that column.
 
 from __future__ import annotations
 
-import contextlib
-import mmap
+import itertools
 import os
 import stat
-import threading
+from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -228,7 +227,7 @@ def unique_names(names: list[str]) -> tuple[list[str], dict[str, str]]:
     return out, renamed
 
 
-COUNT_CHUNK = 1 << 22
+COUNT_CHUNK = 1 << 20
 
 
 def whole_by_counts(source: Source, text: detect.Text, width: int) -> bool:
@@ -243,62 +242,85 @@ def whole_by_counts(source: Source, text: detect.Text, width: int) -> bool:
     sep = text.delimiter.encode()
     if len(sep) != 1:
         return False
-    with _mapped(source, text) as data:
-        start = 0
-        for _ in range(source.skip_rows):  # title lines above the header are not the table's
-            start = data.find(b"\n", start) + 1
-            if start == 0:
-                return False
-        size = len(data)
-        if size <= start:
-            return False
-        counts = _counted(data, start, sep[0])
-        if counts is None:
-            return False
-        seps, newlines = counts
-        lines = newlines + (data[size - 1 : size] != b"\n")
-    return seps == lines * (width - 1)
+    workers = os.cpu_count() or 1
+    chunks = _past_titles(_chunks(source, text, 2 * workers + 1), source.skip_rows)
+    counts = _counted(chunks, sep[0], workers)
+    if counts is None:
+        return False
+    seps, newlines, last = counts
+    lines = newlines + (last != b"\n")
+    return lines > 0 and seps == lines * (width - 1)
 
 
-def _counted(data: bytes | mmap.mmap, start: int, sep: int) -> tuple[int, int] | None:
-    """(separators, line feeds) in ``data[start:]``, None when it holds a quote.
-
-    Counts add up whatever the cut, so the chunks are shared by one thread per core: numpy
-    lets go of the interpreter while it compares and counts (10M-lead CSV, 2 cores: 0.57 s
-    read and counted in one thread, 0.30 s mapped and counted in two)."""
-    view = np.frombuffer(data, np.uint8)
-    starts = range(start, len(view), COUNT_CHUNK)
-    quoted = threading.Event()
-
-    def count(offset: int) -> tuple[int, int]:
-        if quoted.is_set():
-            return 0, 0
-        chunk = view[offset : offset + COUNT_CHUNK]
-        if np.count_nonzero(chunk == ord('"')):
-            quoted.set()
-            return 0, 0
-        return int(np.count_nonzero(chunk == sep)), int(np.count_nonzero(chunk == ord("\n")))
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        counts = list(pool.map(count, starts))
-    if quoted.is_set():
-        return None
-    return sum(c[0] for c in counts), sum(c[1] for c in counts)
-
-
-@contextlib.contextmanager
-def _mapped(source: Source, text: detect.Text) -> Iterator[bytes | mmap.mmap]:
-    """The bytes polars read, without a copy: the detected text in memory, else the file
-    mapped (its pages are those the read just left in the page cache)."""
+def _chunks(source: Source, text: detect.Text, buffers: int) -> Iterator[memoryview]:
+    """The bytes polars read, a part at a time: the detected text in memory, else the file
+    read into ``buffers`` buffers in turn (not mapped: mapped pages would count in the
+    process's resident memory; nor a new buffer a part, each costing fresh pages). A part
+    is overwritten ``buffers`` parts later: the caller must be done with it by then."""
     if text.data is not None:
-        yield text.data
+        view = memoryview(text.data)
+        for start in range(0, len(view), COUNT_CHUNK):
+            yield view[start : start + COUNT_CHUNK]
         return
-    with source.path.open("rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            yield b""
-            return
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
-            yield mapped
+    ring = [bytearray(COUNT_CHUNK) for _ in range(buffers)]
+    with source.path.open("rb", buffering=0) as handle:
+        for turn in itertools.count():
+            buffer = ring[turn % buffers]
+            size = handle.readinto(buffer)
+            if not size:
+                return
+            yield memoryview(buffer)[:size]
+
+
+def _past_titles(chunks: Iterator[memoryview], skip: int) -> Iterator[memoryview]:
+    """``chunks`` from the header on: the ``skip`` title lines above it left out. When the
+    data has fewer lines than that, nothing is left."""
+    for chunk in chunks:
+        rest = chunk
+        while skip and rest:
+            end = bytes(rest).find(b"\n")
+            rest = rest[end + 1 :] if end >= 0 else rest[:0]
+            skip -= end >= 0
+        if not skip and rest:
+            yield rest
+
+
+def _counted(chunks: Iterator[memoryview], sep: int, workers: int) -> tuple[int, int, bytes] | None:
+    """(separators, line feeds, the last byte) of ``chunks``; None when they hold a quote
+    or nothing.
+
+    Counts add up whatever the cut, so each part is counted by a thread of its own while
+    the next is read: numpy and file reads let go of the interpreter (10M-lead CSV, 2
+    cores: 0.57 s in one thread, 0.36 s in two). At most two parts a core wait, so the
+    memory used stays a few parts whatever the file's size (and a part is counted before
+    ``_chunks`` reads into its buffer again)."""
+    seps = newlines = 0
+    last = b""
+    waiting: deque[Future[tuple[int, int, int]]] = deque()
+
+    def settle(future: Future[tuple[int, int, int]]) -> bool:
+        nonlocal seps, newlines
+        quotes, found_seps, found_lines = future.result()
+        seps, newlines = seps + found_seps, newlines + found_lines
+        return quotes == 0
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for chunk in chunks:
+            last = bytes(chunk[-1:])
+            waiting.append(pool.submit(_count, chunk, sep))
+            if len(waiting) > 2 * workers and not settle(waiting.popleft()):
+                return None
+        clean = [settle(future) for future in waiting]
+    return (seps, newlines, last) if last and all(clean) else None
+
+
+def _count(chunk: memoryview, sep: int) -> tuple[int, int, int]:
+    """(quotes, separators, line feeds) in one part."""
+    data = np.frombuffer(chunk, np.uint8)
+    quotes = int(np.count_nonzero(data == ord('"')))
+    if quotes:
+        return quotes, 0, 0
+    return quotes, int(np.count_nonzero(data == sep)), int(np.count_nonzero(data == ord("\n")))
 
 
 def _check_structure(source: Source, text: detect.Text, width: int) -> None:
