@@ -711,8 +711,8 @@ def test_a_missing_driver_names_the_extra(engine: str, extra: str) -> None:
 
 
 def test_the_embedded_engine_never_loads_sqlglot(tmp_path: Path) -> None:
-    """sqlglot takes a fifth of a second to import: a polars report and check must not pay it
-    (a missing sqlglot stands for it here: the report still runs, exit 0)."""
+    """sqlglot takes a fifth of a second to import: a report on the embedded engine must not
+    pay it (a missing sqlglot stands for it here: the report still runs, exit 0)."""
     out = tmp_path / "r.json"
     code = (
         "import sys; sys.modules['sqlglot'] = None; from funnelcli.entry import main; "
