@@ -8,7 +8,7 @@ from collections.abc import Callable
 import polars as pl
 from sqlglot import exp
 
-from funnelcli.catalogue import CLICKS, IMPRESSIONS, MONEY, REVENUE, SALES, VISITS
+from funnelcli.catalogue import CLICKS, IMPRESSIONS
 from funnelcli.engines.conditions import Kinds, compile_sql
 from funnelcli.engines.connect import QueryFailed, Session, source_table
 from funnelcli.engines.report import Bounds, Inputs, Plan, build
@@ -103,12 +103,4 @@ def _features(sources: dict[str, exp.Select], inputs: Inputs, engine: Session) -
         counts = counts.with_("in_spend", as_=sources["in_spend"])
         row = engine.query(counts.sql(dialect=engine.spec.dialect)).row(0, named=True)
         found |= {name for name, c in ((IMPRESSIONS, "impressions"), (CLICKS, "clicks")) if row[c]}
-    if inputs.traffic:
-        found.add(VISITS)
-    if inputs.revenue:
-        found.add(REVENUE)
-    if inputs.sales:
-        found.add(SALES)
-    if found & {REVENUE, SALES}:
-        found.add(MONEY)
-    return frozenset(found)
+    return inputs.features(found)

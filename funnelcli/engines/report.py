@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 
+from funnelcli import catalogue
 from funnelcli.columns import (
     REVENUE,
     SCORE_COL,
@@ -50,6 +51,19 @@ class Inputs:
     traffic_by_campaign: bool
     revenue: bool  # in_leads has a __revenue column
     timezone: str
+
+    def features(self, ads: set[str]) -> frozenset[str]:
+        """What the inputs carry (``Dataset.features`` for files): ``ads`` are those of the
+        spend columns impressions and clicks that hold a value."""
+        carried = (
+            (catalogue.VISITS, self.traffic),
+            (catalogue.REVENUE, self.revenue),
+            (catalogue.SALES, self.sales),
+        )
+        found = (set(ads) if self.spend else set()) | {name for name, has in carried if has}
+        if found & {catalogue.REVENUE, catalogue.SALES}:
+            found.add(catalogue.MONEY)
+        return frozenset(found)
 
 
 @dataclass(frozen=True)

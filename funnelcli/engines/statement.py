@@ -19,11 +19,7 @@ from funnelcli.catalogue import (
     CLICKS,
     GROUP_METRICS,
     IMPRESSIONS,
-    MONEY,
-    REVENUE,
-    SALES,
     STAGE_METRICS,
-    VISITS,
     csv_column,
 )
 from funnelcli.engines.conditions import compile_sql
@@ -124,7 +120,8 @@ def _final(
     """The CTEs of each row's money (``rows_money``, ``total_money``), and the report's
     columns for every row then the total; rows by their group values."""
     cols = query.group_by
-    features = _features(inputs)
+    # The tables are not looked at: impressions and clicks are taken to be there with spend.
+    features = inputs.features({IMPRESSIONS, CLICKS})
     assigned = exp.select(exp.alias_(col("__unassigned"), "__u", quoted=True)).from_("agg_total")
     full = when(exp.EQ(this=col("__u"), expression=num(0)), num(1), num(0))
     rows_money = exp.select(exp.Star(), *_money(policy, inputs, full)).from_("agg_rows", copy=False)
@@ -148,23 +145,6 @@ def _final(
     report = exp.select(exp.Star()).from_(exp.alias_(exp.paren(union), "report"), copy=False)
     ctes = {"rows_money": rows_money, "total_money": total_money}
     return ctes, report.order_by(*order, copy=False)
-
-
-def _features(inputs: Inputs) -> set[str]:
-    """What the tables carry, as far as the policy says (the tables are not looked at):
-    impressions and clicks are taken to be there with spend."""
-    found = set()
-    if inputs.spend:
-        found |= {IMPRESSIONS, CLICKS}
-    if inputs.traffic:
-        found.add(VISITS)
-    if inputs.revenue:
-        found.add(REVENUE)
-    if inputs.sales:
-        found.add(SALES)
-    if found & {REVENUE, SALES}:
-        found.add(MONEY)
-    return found
 
 
 def _div(num_: exp.Expression, den: exp.Expression) -> exp.Expression:
