@@ -169,6 +169,14 @@ TARGET_METRICS = ("rate", "rate_from_lead", "cost_per", "count")
 assert set(TARGET_METRICS) == {m.name for m in STAGE_METRICS if m.target}
 
 
+def features_of(ads: set[str], *, visits: bool, revenue: bool, sales: bool) -> frozenset[str]:
+    """What the inputs carry, for ``has_data``: ``ads`` (those of impressions and clicks the
+    spend holds a value of), visits, revenue, sales cost, and money with either of the two."""
+    carried = {name for name, has in ((VISITS, visits), (REVENUE, revenue), (SALES, sales)) if has}
+    found = set(ads) | carried
+    return frozenset(found | {MONEY} if revenue or sales else found)
+
+
 def has_data(metric: Metric, features: frozenset[str]) -> bool:
     """Whether the report's inputs carry what ``metric`` is computed from."""
     return all(need in features for need in metric.needs)

@@ -55,15 +55,12 @@ class Inputs:
     def features(self, ads: set[str]) -> frozenset[str]:
         """What the inputs carry (``Dataset.features`` for files): ``ads`` are those of the
         spend columns impressions and clicks that hold a value."""
-        carried = (
-            (catalogue.VISITS, self.traffic),
-            (catalogue.REVENUE, self.revenue),
-            (catalogue.SALES, self.sales),
+        return catalogue.features_of(
+            ads if self.spend else set(),
+            visits=self.traffic,
+            revenue=self.revenue,
+            sales=self.sales,
         )
-        found = (set(ads) if self.spend else set()) | {name for name, has in carried if has}
-        if found & {catalogue.REVENUE, catalogue.SALES}:
-            found.add(catalogue.MONEY)
-        return frozenset(found)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from funnelcli.catalogue import CLICKS, IMPRESSIONS, MONEY, REVENUE, SALES, VISITS
+from funnelcli.catalogue import CLICKS, IMPRESSIONS, features_of
 from funnelcli.columns import HASH, LEAD_KEY
 from funnelcli.columns import REVENUE as REVENUE_COL
 from funnelcli.errors import InputError
@@ -123,20 +123,15 @@ def _features(
 ) -> frozenset[str]:
     """What the inputs carry beyond leads, spend and stages: the top-of-funnel and money
     metrics exist (in CSV columns and tables) exactly when these do, whatever the window."""
-    found = set()
+    ads = set()
     if spend is not None:
-        for name in (IMPRESSIONS, CLICKS):
-            if spend.frame[name].null_count() < spend.frame.height:
-                found.add(name)
-    if traffic is not None:
-        found.add(VISITS)
-    if REVENUE_COL in leads.columns:
-        found.add(REVENUE)
-    if sales is not None:
-        found.add(SALES)
-    if found & {REVENUE, SALES}:
-        found.add(MONEY)
-    return frozenset(found)
+        ads = {n for n in (IMPRESSIONS, CLICKS) if spend.frame[n].null_count() < spend.frame.height}
+    return features_of(
+        ads,
+        visits=traffic is not None,
+        revenue=REVENUE_COL in leads.columns,
+        sales=sales is not None,
+    )
 
 
 def _with_deals(leads: pl.DataFrame, deals: pl.DataFrame, policy: Policy) -> pl.DataFrame:
