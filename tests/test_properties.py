@@ -237,10 +237,7 @@ def _length_hash(ids: pl.Expr) -> pl.Expr:
 def test_hash_join_of_entries_to_leads_equals_the_string_join(
     hash_ids: Callable[[pl.Expr], pl.Expr], lead_ids: list[str], entry_ids: list[str]
 ) -> None:
-    keys = pl.DataFrame(
-        {"lead_id": lead_ids, "created_at": range(len(lead_ids))},
-        schema={"lead_id": pl.String, "created_at": pl.Int64},
-    )
+    ids = pl.Series("lead_id", lead_ids, dtype=pl.String)
     entries = pl.DataFrame(
         {"lead_id": entry_ids, "n": range(len(entry_ids))},
         schema={"lead_id": pl.String, "n": pl.Int64},
@@ -248,10 +245,11 @@ def test_hash_join_of_entries_to_leads_equals_the_string_join(
     # With colliding hashes, both fall-backs run: leads sharing a matched hash (the strings
     # are joined) and an unknown id that shares a lead's hash (left unmatched).
     with mock.patch.object(dataset, "id_hash", hash_ids):
-        got = _with_leads(entries, keys).sort("n")
-    # Each matched entry carries its lead's position among the keys.
+        got = _with_leads(entries, ids)
+    # Each entry, in its own place, carries its lead's position among the ids.
     position = pl.int_range(pl.len(), dtype=pl.UInt32).alias(LEAD_KEY)
-    want = entries.join(keys.with_columns(position), on="lead_id", how="left").sort("n")
+    keys = ids.to_frame().with_columns(position)
+    want = entries.join(keys, on="lead_id", how="left", maintain_order="left")
     assert got.to_dicts() == want.to_dicts()
 
 

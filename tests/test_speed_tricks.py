@@ -4,7 +4,8 @@ by_distinct works a categorical out once per distinct value; repeated_rows sorts
 whole-number key as it is and any other key's 64-bit hashes before comparing values;
 first_rows picks each group's first row by a packed (file, row) key; the leads-to-entries
 join goes through id hashes (its colliding fall-back is exercised by
-tests/test_properties.py); whole_by_counts stands in for the line-by-line check of a CSV
+tests/test_properties.py); the rules are decided a part of the leads at a time;
+whole_by_counts stands in for the line-by-line check of a CSV
 when byte counts prove it would pass. The plain versions are what the code would be
 without them."""
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from unittest import mock
 
 import polars as pl
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -25,6 +27,12 @@ from funnelcli.inputs import detect
 from funnelcli.inputs.load import first_rows, repeated_rows
 from funnelcli.inputs.parse import blank_to_null, by_distinct
 from funnelcli.inputs.readers import Scanned, Source, whole_by_counts
+from funnelcli.measure import qualify
+from funnelcli.pipeline import read_leads
+from funnelcli.policy.config import load_policy
+from funnelcli.policy.rules import compile_policy, referenced_fields
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 
 VALUES = st.lists(
     st.one_of(st.none(), st.sampled_from(["a", " A", "b", "", "Ç", "a "])), max_size=60
@@ -147,3 +155,17 @@ def test_counting_bytes_never_passes_a_file_the_line_check_fails(
     assert passed or not proved
     if all(n == 4 for n in cells) and not quoted and not blank:
         assert proved  # the clean file the trick is for is proved whole, not re-read
+
+
+@pytest.mark.parametrize("part", [1, 7, 1000])
+def test_rules_decided_in_parts_equal_deciding_every_lead_at_once(part: int) -> None:
+    policy = load_policy(EXAMPLE)
+    leads = read_leads(policy, referenced_fields(policy)).frame.head(3000)
+    compiled = compile_policy(policy, leads.schema)
+    with mock.patch.object(qualify, "RULE_PART", leads.height + 1):
+        whole = qualify.decide(leads, compiled, policy)
+    with mock.patch.object(qualify, "RULE_PART", part):
+        parts = qualify.decide(leads, compiled, policy)
+    assert whole.height == 3000
+    assert whole["__ok_mql"].sum() > 0
+    assert_frame_equal(parts, whole)
