@@ -11,6 +11,7 @@ without them."""
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 from unittest import mock
@@ -25,7 +26,7 @@ from funnelcli.columns import FILE, ROW
 from funnelcli.errors import InputError
 from funnelcli.inputs import detect
 from funnelcli.inputs.load import first_rows, repeated_rows
-from funnelcli.inputs.parse import blank_to_null, by_distinct
+from funnelcli.inputs.parse import blank_to_null, by_distinct, cut_like
 from funnelcli.inputs.readers import Scanned, Source, whole_by_counts
 from funnelcli.measure import qualify
 from funnelcli.pipeline import read_leads
@@ -157,10 +158,13 @@ def test_counting_bytes_never_passes_a_file_the_line_check_fails(
         assert proved  # the clean file the trick is for is proved whole, not re-read
 
 
-@pytest.mark.parametrize("part", [1, 7, 1000])
+@pytest.mark.parametrize("part", [1, 7, 250, 1000])
 def test_rules_decided_in_parts_equal_deciding_every_lead_at_once(part: int) -> None:
     policy = load_policy(EXAMPLE)
     leads = read_leads(policy, referenced_fields(policy)).frame.head(3000)
+    # Chunked as a large read is, in parts of uneven length.
+    cuts = [0, 100, 130, 900, 1000, 2999, 3000]
+    leads = pl.concat([leads[a:b] for a, b in itertools.pairwise(cuts)], rechunk=False)
     compiled = compile_policy(policy, leads.schema)
     with mock.patch.object(qualify, "RULE_PART", leads.height + 1):
         whole = qualify.decide(leads, compiled, policy)
@@ -169,3 +173,11 @@ def test_rules_decided_in_parts_equal_deciding_every_lead_at_once(part: int) -> 
     assert whole.height == 3000
     assert whole["__ok_mql"].sum() > 0
     assert_frame_equal(parts, whole)
+    # Parts end where the leads' chunks end: cut like the leads, every column of the
+    # result has exactly their chunks, so it stands beside them without a copy (a rule
+    # that is a constant stays one value for all rows).
+    lengths = leads["lead_id"].chunk_lengths()
+    aligned = cut_like(parts, lengths)
+    chunked = {c: aligned[c].chunk_lengths() for c in aligned.columns}
+    assert all(n in (lengths, [leads.height]) for n in chunked.values())
+    assert chunked["__score"] == lengths
