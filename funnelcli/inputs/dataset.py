@@ -159,8 +159,8 @@ def _with_leads(entries: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
     ids, each once) of the lead each entry names, null for an id that is not there.
 
     Only the ids and the entries' row numbers go through the join; the position is then
-    placed by row number, so the entries are never copied (a heavy 10M-lead history:
-    16.6M entries, 0.94 GB less at the peak than joining whole entries).
+    placed by row number, so the entries are never copied (a heavy 10M-lead Parquet
+    history: the join step's top 2,237 -> 1,702 MiB against joining whole entries).
 
     Joined on 64-bit hashes of the ids, by the streaming engine: about three times as fast
     as the join on the strings (10M leads, 5.5M entries: 0.5 against 1.7 s). It stays
