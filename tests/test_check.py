@@ -362,5 +362,7 @@ def test_first_rows_picks_by_file_then_row_in_any_frame_order() -> None:
     frame = frame.with_columns(pl.col(FILE).cast(pl.Categorical), pl.col(ROW).cast(pl.UInt32))
     for seed in range(5):
         shuffled = frame.sample(fraction=1.0, shuffle=True, seed=seed)
-        got = first_rows(shuffled, "channel").select(FILE, ROW, "channel").rows()
+        got = first_rows(shuffled, "channel", pl.lit(True)).select(FILE, ROW, "channel").rows()
         assert got == [("a.csv", 3, "y"), ("a.csv", 7, "x"), ("b.csv", 1, "z")]
+        got = first_rows(shuffled, "channel", pl.col(ROW) != 3).rows()
+        assert got == [("a.csv", 5, "y"), ("a.csv", 7, "x"), ("b.csv", 1, "z")]

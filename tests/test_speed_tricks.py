@@ -100,15 +100,24 @@ def test_repeated_rows_of_packed_whole_numbers_equals_is_duplicated(
     assert_frame_equal(fast.sort("n"), plain.sort("n"))
 
 
+WHERE = {
+    "every row": pl.lit(True),
+    "odd rows": pl.col(ROW) % 2 == 1,
+    "a key": pl.col("key").is_in(["k1", "k3"]),
+    "no row": pl.lit(False),
+}
+
+
 @settings(max_examples=60, deadline=None)
-@given(FRAMES)
+@given(FRAMES, st.sampled_from(sorted(WHERE)))
 def test_first_rows_equals_sorting_then_taking_the_first(
-    rows: list[tuple[str, int, str | None]],
+    rows: list[tuple[str, int, str | None]], where: str
 ) -> None:
     frame = _frame(rows).sample(fraction=1.0, shuffle=True, seed=1)
-    fast = first_rows(frame, "key")
+    fast = first_rows(frame, "key", WHERE[where])
     plain = (
         frame.with_columns(pl.col(FILE).cast(pl.String))
+        .filter(WHERE[where])
         .sort(FILE, ROW)
         .group_by("key", maintain_order=True)
         .first()

@@ -48,9 +48,7 @@ def _unmatched(frame: pl.DataFrame, other: pl.DataFrame, code: str) -> Finding |
     lonely = named.filter(~named.is_in(other["channel"].unique().implode()))
     if lonely.len() == 0:
         return None
-    # Only the rows of the unmatched channels are searched for each one's first row.
-    rows = frame.filter(pl.col("channel").is_in(lonely.implode())).select(FILE, ROW, "channel")
-    missing = first_rows(rows, "channel")
+    missing = first_rows(frame, "channel", pl.col("channel").is_in(lonely.implode()))
     examples = [Example(f, r, c) for f, r, c in missing.head(5).select(FILE, ROW, "channel").rows()]
     return Finding(code, missing.height, examples, total=named.len())
 
