@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -25,6 +26,7 @@ from polars.testing import assert_frame_equal
 from funnelcli.columns import FILE, ROW
 from funnelcli.errors import InputError
 from funnelcli.inputs import detect
+from funnelcli.inputs import leads as leads_module
 from funnelcli.inputs.load import first_rows, repeated_rows
 from funnelcli.inputs.parse import blank_to_null, by_distinct, cut_like
 from funnelcli.inputs.readers import Scanned, Source, whole_by_counts
@@ -32,6 +34,7 @@ from funnelcli.measure import qualify
 from funnelcli.pipeline import read_leads
 from funnelcli.policy.config import load_policy
 from funnelcli.policy.rules import compile_policy, referenced_fields
+from tests.conftest import BASE_POLICY
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.yaml"
 
@@ -190,3 +193,72 @@ def test_rules_decided_in_parts_equal_deciding_every_lead_at_once(part: int) -> 
     chunked = {c: aligned[c].chunk_lengths() for c in aligned.columns}
     assert all(n in (lengths, [leads.height]) for n in chunked.values())
     assert chunked["__score"] == lengths
+
+
+LEAD_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["L1", "L2", "L3", "L4", "L5", ""]),  # "" is a lead with no id
+        st.sampled_from(["2026-01-01", "2026-01-02", "2026-01-03", "soon"]),  # "soon": bad
+        st.sampled_from(["a@x.com", " A@X.com", "b@y.org", "B@y.ORG ", "c@z.net", "", None]),
+    ),
+    max_size=25,
+)
+
+
+def _constant_hash(cells: pl.Expr) -> pl.Expr:
+    """A hash every cell shares, blank or not: every row is read again and compared."""
+    return pl.lit(7, pl.UInt64)
+
+
+def _plain_duplicate_emails(rows: list[tuple[str, str, str | None]]) -> tuple[int, list]:
+    """leads.duplicate_email as docs/checks.md defines it, row by row: among the usable
+    leads (an id, a readable date) kept after the duplicate ids (the earliest created,
+    then the first in the file), each lead whose normal e-mail an earlier one has."""
+    usable = [(n, *r) for n, r in enumerate(rows, start=1) if r[0] and r[1] != "soon"]
+    kept = {}
+    for n, lead, created, email in sorted(usable, key=lambda r: (r[2], r[0])):
+        kept.setdefault(lead, (created, n, email))
+    seen, repeats = set(), []
+    for _created, n, email in sorted(kept.values()):
+        normal = (email or "").strip().lower() or None
+        if normal is not None and normal in seen:
+            repeats.append((n, normal))
+        seen.add(normal)
+    return len(repeats), sorted(repeats)[:5]
+
+
+@pytest.mark.parametrize("hash_emails", [leads_module.email_hash, _constant_hash])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@settings(max_examples=40, deadline=None)
+@given(rows=LEAD_ROWS)
+def test_duplicate_emails_from_hashes_equal_comparing_every_email(
+    fmt: str, hash_emails: Callable[[pl.Expr], pl.Expr], rows: list[tuple[str, str, str | None]]
+) -> None:
+    # A Parquet file is read with its e-mails hashed, the repeated hashes' rows read again
+    # and compared as text; a CSV keeps the text. Both find exactly the plain answer, also
+    # when every e-mail shares one hash.
+    frame = pl.DataFrame(
+        rows,
+        schema={"lead_id": pl.String, "created_at": pl.String, "email": pl.String},
+        orient="row",
+    ).with_columns(pl.lit("web").alias("channel"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"leads.{fmt}"
+        frame.write_csv(path) if fmt == "csv" else frame.write_parquet(path)
+        config = Path(folder) / "funnel.yaml"
+        text = BASE_POLICY.format(timezone="UTC").replace("leads.csv", path.name)
+        config.write_text(text.replace("  spend: {path: spend.csv}\n", ""), encoding="utf-8")
+        (Path(folder) / "transitions.csv").write_text("lead_id,stage,entered_at\n")
+        with mock.patch.object(leads_module, "email_hash", hash_emails):
+            try:
+                loaded = leads_module.load_leads(load_policy(config), set())
+            except InputError:  # no usable row at all
+                assert all(not r[0] or r[1] == "soon" for r in rows)
+                return
+    found = [f for f in loaded.findings if f.id == "leads.duplicate_email"]
+    count, examples = _plain_duplicate_emails(rows)
+    got = (found[0].count, [(e.row, e.value) for e in found[0].examples]) if found else (0, [])
+    assert got == (count, examples)
+    assert (
+        "email" not in loaded.frame.columns and leads_module.EMAIL_HASH not in loaded.frame.columns
+    )
