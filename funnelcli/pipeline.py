@@ -84,7 +84,7 @@ def prepare(
     leads = read_leads(policy, fields | set(extra), step, as_of)
     compiled = compile_policy(policy, leads.frame.schema)
     step(f"scoring {leads.frame.height:,} leads")
-    decided = decide(leads.frame, compiled, policy)
+    decided = decide(leads.frame, compiled, policy, scores=rules)
     # Carry only what reports, checks and `score` read, not every column the rules used.
     base = [FILE, ROW, "lead_id", "created_at", "channel", "campaign", REVENUE, *extra]
     if not rules:
@@ -249,6 +249,10 @@ def _reported(
         # outrun the data; a window that ends is judged against the data's last day.
         until = query.until or (as_of if summary.as_of is not None else None)
         warnings = _findings(ready, now, until)
+    # Only qualifying and the checks read the stage entries: freed before measuring, in
+    # place, as the caller still holds ``ready`` (10M leads' 5.5M entries: 110 MiB).
+    data = ready.data
+    data.transitions = data.transitions.clear()
     if strict:
         refuse_errors(warnings)
     step("measuring")

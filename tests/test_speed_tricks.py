@@ -185,6 +185,9 @@ def test_rules_decided_in_parts_equal_deciding_every_lead_at_once(part: int) -> 
     assert whole.height == 3000
     assert whole["__ok_mql"].sum() > 0
     assert_frame_equal(parts, whole)
+    # Without the scores (a report's case), the same verdicts, a value for every lead.
+    verdicts = qualify.decide(leads, compiled, policy, scores=False)
+    assert_frame_equal(verdicts, whole.select(c for c in whole.columns if c.startswith("__ok_")))
     # Parts end where the leads' chunks end: cut like the leads, every column of the
     # result has exactly their chunks, so it stands beside them without a copy (a rule
     # that is a constant stays one value for all rows).

@@ -53,13 +53,17 @@ def first_entries(transitions: pl.DataFrame, stage_ids: list[str], leads: int) -
     )
 
 
-def decide(leads: pl.DataFrame, compiled: CompiledPolicy, policy: Policy) -> pl.DataFrame:
-    """What the rules say of each lead, in the leads' order: the score, one column per
-    scoring dimension and ``__ok_<s>`` (the stage's ``requires`` holds) for every stage.
+def decide(
+    leads: pl.DataFrame, compiled: CompiledPolicy, policy: Policy, *, scores: bool = True
+) -> pl.DataFrame:
+    """What the rules say of each lead, in the leads' order: ``__ok_<s>`` (the stage's
+    ``requires`` holds) for every stage, and with ``scores`` the score and one column per
+    scoring dimension (only ``score`` and ``explain`` show them; a report and the checks
+    read the verdicts; three 4-byte columns are 114 MiB for 10M leads).
 
     Worked out as soon as the leads are read, so that the columns only the rules read can
     be dropped before the other inputs take memory."""
-    computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)]
+    computed = [SCORE_COL, *(dim_col(d) for d in compiled.dimensions)] if scores else []
     ok = [compiled.requires[s].fill_null(False).alias(ok_col(s)) for s in policy.stage_ids[1:]]
     # Rules look at one lead at a time, so they can run a part of the leads at a time: the
     # scratch columns of a rule then exist for one part, not for every lead (10M leads:
@@ -68,7 +72,8 @@ def decide(leads: pl.DataFrame, compiled: CompiledPolicy, policy: Policy) -> pl.
     # without copying either (a part cut inside a chunk cost a copy of every column).
     parts = [
         score_leads(leads.slice(start, length).lazy(), compiled)
-        .select(*computed, *ok)
+        .with_columns(ok)  # a rule that is a constant is still one value a lead
+        .select(*computed, *(ok_col(s) for s in policy.stage_ids[1:]))
         .collect(engine="in-memory")
         for start, length in _runs(leads["lead_id"].chunk_lengths(), RULE_PART)
     ]
