@@ -420,8 +420,8 @@ def flagged(
     if not count:
         return None
     # Counted from the mask; only the examples' columns are filtered. A copy of every
-    # flagged row took +827 MiB when 9.9M of 10M leads came after the last spend day
-    # (+1,527 MiB for a check of the qualified leads); +13 MiB now.
+    # flagged row took +824-825 MiB when 9.9M of 10M leads came after the last spend day
+    # (+1,525-1,527 MiB for the same mask over the qualified leads); +12-14 MiB now.
     head = (
         frame.lazy()
         .filter(pl.lit(hit))
