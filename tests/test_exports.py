@@ -288,6 +288,24 @@ def test_excel_workbook_with_sheet(project: Project) -> None:
     assert run.exit_code == 3 and "Check inputs.leads.sheet ('Leeds')" in run.stderr
 
 
+def test_excel_email_duplicates_are_found_from_hashes(project: Project) -> None:
+    # From a workbook the e-mails are read as hashes and the repeated ones read again: the
+    # same finding as from text. L3 repeats L1 (case, padding), L5 repeats L2; the second
+    # L4 row is a duplicate id, dropped, so its copy of L1's e-mail does not count; blank
+    # cells are no e-mail.
+    shutil.copy(FIXTURES / "leads-emails.xlsx", project.root / "leads.xlsx")
+    leads = (
+        "leads: {path: leads.xlsx, columns: "
+        '{lead_id: "Lead ID", created_at: "Create Date", channel: "Lead Source", email: Email}}'
+    )
+    project.policy(BASE_POLICY.format(timezone="UTC").replace("leads: {path: leads.csv}", leads))
+    report = report_json(project)
+    assert report["total"]["leads"] == 7
+    found = warning(report, "leads.duplicate_email")
+    assert found["count"] == 2
+    assert [(e["row"], e["value"]) for e in found["examples"]] == [(3, "a@x.com"), (6, "b@y.org")]
+
+
 def test_cr_line_endings_and_a_repeated_unused_header(project: Project) -> None:
     shutil.copy(FIXTURES / "leads-mac-cr.csv", project.root / "leads.csv")
     report = report_json(project)
