@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tests.conftest import BASE_POLICY, Project, invoke, report_json, row, warning
@@ -288,14 +289,21 @@ def test_excel_workbook_with_sheet(project: Project) -> None:
     assert run.exit_code == 3 and "Check inputs.leads.sheet ('Leeds')" in run.stderr
 
 
-def test_excel_email_duplicates_are_found_from_hashes(project: Project) -> None:
-    # From a workbook the e-mails are read as hashes and the repeated ones read again: the
-    # same finding as from text. L3 repeats L1 (case, padding), L5 repeats L2; the second
-    # L4 row is a duplicate id, dropped, so its copy of L1's e-mail does not count; blank
-    # cells are no e-mail.
-    shutil.copy(FIXTURES / "leads-emails.xlsx", project.root / "leads.xlsx")
+@pytest.mark.parametrize("suffix", ["xlsx", "parquet"])
+def test_email_duplicates_are_found_from_hashes(project: Project, suffix: str) -> None:
+    # From a workbook or Parquet the e-mails are read as hashes and the repeated ones read
+    # again: the same finding as from text. L3 repeats L1 (case, padding), L5 repeats L2;
+    # the second L4 row is a duplicate id, dropped, so its copy of L1's e-mail does not
+    # count; L6's empty text (Parquet; the workbook has no cell) and L7's null are no e-mail.
+    workbook = FIXTURES / "leads-emails.xlsx"
+    if suffix == "xlsx":
+        shutil.copy(workbook, project.root / "leads.xlsx")
+    else:
+        frame = pl.read_excel(workbook, sheet_name="Leads")
+        blank = pl.when(pl.col("Lead ID") == "L6").then(pl.lit("")).otherwise(pl.col("Email"))
+        frame.with_columns(blank.alias("Email")).write_parquet(project.root / "leads.parquet")
     leads = (
-        "leads: {path: leads.xlsx, columns: "
+        f"leads: {{path: leads.{suffix}, columns: "
         '{lead_id: "Lead ID", created_at: "Create Date", channel: "Lead Source", email: Email}}'
     )
     project.policy(BASE_POLICY.format(timezone="UTC").replace("leads: {path: leads.csv}", leads))

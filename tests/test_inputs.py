@@ -176,24 +176,3 @@ def test_email_is_compared_and_grouped_normalised(project: Project) -> None:
     assert groups == {"a@x.com": 2, None: 1}
     found = warning(data, "leads.duplicate_email")
     assert found["count"] == 1 and found["examples"][0]["value"] == "a@x.com"
-
-
-def test_email_duplicates_in_a_parquet_file_are_found_without_holding_the_text(
-    project: Project,
-) -> None:
-    # From Parquet the e-mails are read as hashes and the repeated ones read again: the
-    # same finding as from text. L3 repeats L1 (case, padding), L5 repeats L2; the second
-    # L4 row is a duplicate id, dropped, so its copy of L1's e-mail does not count; blanks
-    # are no e-mail.
-    pl.DataFrame(
-        {
-            "lead_id": ["L1", "L2", "L3", "L4", "L4", "L5", "L6", "L7"],
-            "created_at": ["2026-01-0" + d for d in "12345678"],
-            "channel": ["web"] * 8,
-            "email": ["A@X.com", "b@y.org", " a@x.COM ", "c@z.net", "a@x.com", "B@Y.org", "", None],
-        }
-    ).write_parquet(project.root / "leads.parquet")
-    project.policy(BASE_POLICY.format(timezone="UTC").replace("leads.csv", "leads.parquet"))
-    found = warning(report_json(project), "leads.duplicate_email")
-    assert found["count"] == 2
-    assert [(e["row"], e["value"]) for e in found["examples"]] == [(3, "a@x.com"), (6, "b@y.org")]
