@@ -42,6 +42,11 @@ class ReportRequest:
         groups = [c.strip() for c in self.by.split(",") if c.strip()]
         if not groups:
             raise UsageError("--by needs at least one column, e.g. --by channel.")
+        twice = sorted({c for c in groups if groups.count(c) > 1})
+        if twice:
+            raise UsageError(
+                f"--by names {', '.join(twice)} more than once; name each column once."
+            )
         if PERIOD in groups and not self.every:
             raise UsageError("--by period needs --every day|week|month|quarter.")
         if self.last and (since or until):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from funnelcli.errors import InputError
+from funnelcli.inputs import charsets
 
 DELIMITERS = (",", ";", "\t", "|")
 # Files up to this size are checked whole (encoding, lone CRs, control characters); bigger
@@ -43,7 +44,6 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-WESTERN = ("cp1252", "iso8859_15", "latin_1")
 
 
 @dataclass
@@ -200,8 +200,16 @@ def _to_utf8(
     try:
         sample.decode("utf-8-sig") if whole else _decode_head(sample)
     except UnicodeDecodeError:
-        name = _western(sample)
-        return _decode(path, _whole(path, raw), name, label), [f"encoding {name}"]
+        found = charsets.guess(sample)
+        if found is None:
+            msg = (
+                f"{path}: is not UTF-8, and its bytes fit no encoding funnel knows well enough "
+                f"to be sure (Windows-1252, GB18030, Big5, Shift_JIS, EUC-KR). Set "
+                f"{label}.encoding to the file's encoding, or save it as UTF-8."
+            )
+            raise InputError(msg) from None
+        data = _decode(path, _whole(path, raw), found.codec, label)
+        return data, [f"encoding {found.shown}"]
     return raw, []
 
 
@@ -241,23 +249,6 @@ def _decode(path: Path, data: bytes, encoding: str, label: str) -> bytes:
 def _decode_head(sample: bytes) -> None:
     """UTF-8 check of a cut sample: a character split at the cut is not an error."""
     codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-
-
-def _western(sample: bytes) -> str:
-    """The single-byte Western encoding a charset detector finds (docs/inputs.md: Windows-1252
-    family); a byte Windows-1252 leaves undefined falls back to Latin-1."""
-    # Imported here: only non-UTF-8 files need it, and it costs start-up time otherwise.
-    from charset_normalizer import from_bytes  # noqa: PLC0415
-
-    best = from_bytes(sample[:HEAD], cp_isolation=list(WESTERN)).best()
-    name = best.encoding if best is not None else "cp1252"
-    try:
-        sample.decode(name)
-    except UnicodeDecodeError:
-        name = "latin_1"
-    return {"cp1252": "windows-1252", "latin_1": "latin-1", "iso8859_15": "iso-8859-15"}.get(
-        name, name
-    )
 
 
 def _refuse_nul(path: Path, sample: bytes) -> None:

@@ -23,6 +23,7 @@ from funnelcli.inputs.load import (
     flagged,
     keep_findings,
     open_table,
+    reading,
     reading_findings,
     repeated_rows,
     set_aside,
@@ -52,65 +53,66 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
     spec = policy.inputs.leads
     source = source_for(policy, spec, ("inputs", "leads"))
     opened = open_table(source, spec, LEADS_REQUIRED, "leads", tuple(sorted(extras)))
-    frame = opened.frame
-    schema = frame.collect_schema()
-    for i, stage in enumerate(policy.stages):
-        if stage.date_column and stage.date_column not in schema:
-            where = policy.source.where(("stages", i, "date_column"))
-            msg = (
-                f"{source.path}: has no column '{stage.date_column}', named as the date "
-                f"column of stage '{stage.id}' at {where}. Its headers: "
-                f"{', '.join(file_columns(schema.names()))}."
-            )
-            raise InputError(msg)
-    stamps = {"created_at": (RAW_CREATED, schema["created_at"])}
-    for stage in policy.stages:
-        if stage.date_column:
-            stamps[date_col(stage.id)] = (raw_date_col(stage.id), schema[stage.date_column])
-    formats = date_formats(spec, "leads")
-    dated = ["created_at", *(s.date_column for s in policy.stages if s.date_column)]
-    dayfirst = date_order(opened, spec, dated, "leads")
-    few = _few_valued_text(frame, schema, extras)
-    # A Parquet or Excel file gives one column back cheaply: the e-mails are then read as
-    # hashes and only the rows whose hash repeats are read again (see shared_emails).
-    hashed = "email" in schema and "email" not in extras and opened.scanned.text is None
-    columns = _columns(policy, schema, extras, few, hashed=hashed)
-    if "revenue" in schema:
-        columns += revenue_cells(schema)
-    query = parse.with_timestamps(
-        frame.select(columns),
-        stamps,
-        policy.timezone,
-        formats,
-        dayfirst,
-    )
-    # The raw cell stays only where an example shows it: no id, or a time that did not parse.
-    unusable = pl.col("lead_id").is_null() | pl.col("created_at").is_null()
-    query = query.with_columns(shown_only(RAW_CREATED, unusable), file_label(source.name))
-    raw = collect(query, opened.scanned)
-    # The e-mails another row repeats are all the duplicate check needs: the column goes
-    # before the rows are cleaned and copied, unless a rule or --by names it.
-    shared = shared_emails(raw, opened)
-    if "email" in extras and "email" in raw.columns:
-        raw = raw.with_columns(normal_email(pl.col("email")))
-    else:
-        raw = raw.drop("email", EMAIL_HASH, strict=False)
-    empty = empty_input(source.name, raw.height)
-    later: list[Finding] = []
-    if as_of is not None:
-        raw, count = _before(raw, as_of, [s.id for s in policy.stages if s.date_column])
-        later = set_aside(source.name, count, as_of)
-    raw = _normalised(raw, policy.channels.aliases)
-    raw = _type_extras(raw, schema, (extras, few), spec.types, policy.timezone)
-    loaded = _clean(raw)
-    if loaded.rows_read and loaded.frame.height == 0 and not later:
-        raise InputError(_none_usable(source.path, loaded))
-    if RAW_REVENUE in loaded.frame.columns:  # before the reading notes: it may add one
-        with_revenue(loaded, opened, spec, policy.currency)
-    loaded.findings += reading_findings(opened) + later + empty
-    loaded.findings += keep_findings(duplicate_emails(loaded.frame, shared))
-    loaded.headers = file_columns(schema.names())
-    return loaded
+    with reading(opened.scanned):  # a file polars cannot parse: its bad row named
+        frame = opened.frame
+        schema = frame.collect_schema()
+        for i, stage in enumerate(policy.stages):
+            if stage.date_column and stage.date_column not in schema:
+                where = policy.source.where(("stages", i, "date_column"))
+                msg = (
+                    f"{source.path}: has no column '{stage.date_column}', named as the date "
+                    f"column of stage '{stage.id}' at {where}. Its headers: "
+                    f"{', '.join(file_columns(schema.names()))}."
+                )
+                raise InputError(msg)
+        stamps = {"created_at": (RAW_CREATED, schema["created_at"])}
+        for stage in policy.stages:
+            if stage.date_column:
+                stamps[date_col(stage.id)] = (raw_date_col(stage.id), schema[stage.date_column])
+        formats = date_formats(spec, "leads")
+        dated = ["created_at", *(s.date_column for s in policy.stages if s.date_column)]
+        dayfirst = date_order(opened, spec, dated, "leads")
+        few = _few_valued_text(frame, schema, extras)
+        # A Parquet or Excel file gives one column back cheaply: the e-mails are then read as
+        # hashes and only the rows whose hash repeats are read again (see shared_emails).
+        hashed = "email" in schema and "email" not in extras and opened.scanned.text is None
+        columns = _columns(policy, schema, extras, few, hashed=hashed)
+        if "revenue" in schema:
+            columns += revenue_cells(schema)
+        query = parse.with_timestamps(
+            frame.select(columns),
+            stamps,
+            policy.timezone,
+            formats,
+            dayfirst,
+        )
+        # The raw cell stays only where an example shows it: no id, or a time that did not parse.
+        unusable = pl.col("lead_id").is_null() | pl.col("created_at").is_null()
+        query = query.with_columns(shown_only(RAW_CREATED, unusable), file_label(source.name))
+        raw = collect(query, opened.scanned)
+        # The e-mails another row repeats are all the duplicate check needs: the column goes
+        # before the rows are cleaned and copied, unless a rule or --by names it.
+        shared = shared_emails(raw, opened)
+        if "email" in extras and "email" in raw.columns:
+            raw = raw.with_columns(normal_email(pl.col("email")))
+        else:
+            raw = raw.drop("email", EMAIL_HASH, strict=False)
+        empty = empty_input(source.name, raw.height)
+        later: list[Finding] = []
+        if as_of is not None:
+            raw, count = _before(raw, as_of, [s.id for s in policy.stages if s.date_column])
+            later = set_aside(source.name, count, as_of)
+        raw = _normalised(raw, policy.channels.aliases)
+        raw = _type_extras(raw, schema, (extras, few), spec.types, policy.timezone)
+        loaded = _clean(raw)
+        if loaded.rows_read and loaded.frame.height == 0 and not later:
+            raise InputError(_none_usable(source.path, loaded))
+        if RAW_REVENUE in loaded.frame.columns:  # before the reading notes: it may add one
+            with_revenue(loaded, opened, spec, policy.currency)
+        loaded.findings += reading_findings(opened) + later + empty
+        loaded.findings += keep_findings(duplicate_emails(loaded.frame, shared))
+        loaded.headers = file_columns(schema.names())
+        return loaded
 
 
 def _none_usable(path: object, loaded: Loaded) -> str:

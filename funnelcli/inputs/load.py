@@ -7,6 +7,8 @@ collected once; every later step works on these in-memory frames.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -154,6 +156,7 @@ def open_table(
             if c not in spec.columns and c not in renames.values()
         }
     _refuse_odd_headers(scanned, [*renames, *reads, *required])
+    _refuse_nested(scanned, [*renames, *reads, *required])
     # A canonical name that is both mapped and present as a header: the mapping wins.
     # A picked column replaces a file header of its name (it was chosen from the others).
     clash = [c for c in renames.values() if c in names and c not in renames]
@@ -196,6 +199,20 @@ def _picked(pick: Pick, names: list[str], renames: dict[str, str]) -> pl.Expr:
             else chosen.when(by.str.contains(pattern)).then(value)
         )
     return chosen if chosen is not None else pl.lit(None, pl.String)
+
+
+def _refuse_nested(scanned: Scanned, used: list[str]) -> None:
+    """A column funnel reads holds one value a cell: a Parquet column of lists or structs
+    is refused by name (other columns may hold anything)."""
+    schema = scanned.frame.collect_schema()
+    for name in used:
+        dtype = schema.get(name)
+        if dtype is not None and (dtype.is_nested() or dtype == pl.Object):
+            msg = (
+                f"{scanned.source.path}: column '{name}' holds {dtype} values, and funnel reads "
+                "one number, date or text a cell. Export it as a plain column."
+            )
+            raise InputError(msg)
 
 
 def _refuse_odd_headers(scanned: Scanned, used: list[str]) -> None:
@@ -501,14 +518,26 @@ def keep_findings(*found: Finding | None) -> list[Finding]:
 def collect(frame: pl.LazyFrame, scanned: Scanned) -> pl.DataFrame:
     """Run a table's one query (it must carry MAYBE_SHORT); an unreadable or ragged file
     is an InputError naming the first bad row."""
-    source = scanned.source
-    try:
+    with reading(scanned):
         table = frame.collect()
-    except pl.exceptions.PolarsError as err:
-        scanned.verify()  # names the ragged row or open quote when there is one
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        msg = f"{source.path}: cannot be read ({first}). Check the file is a complete export."
-        raise InputError(msg) from None
     if table[MAYBE_SHORT].any():
         scanned.verify_short_rows()
     return table.drop(MAYBE_SHORT)
+
+
+@contextmanager
+def reading(scanned: Scanned) -> Iterator[None]:
+    """Every query on one opened file: polars' own parse errors (broken quoting, a field it
+    finds not properly escaped, a cell of a type it cannot cast) become one InputError that
+    names the file and, when the structure is at fault, its first bad row."""
+    try:
+        yield
+    except pl.exceptions.PolarsError as err:
+        scanned.verify()  # names the ragged row or open quote when there is one
+        text = str(err).strip()
+        first = text.splitlines()[0] if text else type(err).__name__
+        msg = (
+            f"{scanned.source.path}: cannot be read ({excerpt(first, 200)[1:-1]}). "
+            "Check the file is a complete export of one table."
+        )
+        raise InputError(msg) from None

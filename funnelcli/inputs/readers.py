@@ -26,7 +26,7 @@ import polars as pl
 
 from funnelcli.columns import MAYBE_SHORT, ROW
 from funnelcli.errors import InputError
-from funnelcli.inputs import detect
+from funnelcli.inputs import detect, workbook
 
 # True where the file's last column is empty: a row with too few cells is always such a
 # row, so only files that have some are re-read line by line to look for ragged rows.
@@ -124,12 +124,26 @@ def _scan_parquet(source: Source) -> Scanned:
         raise InputError(msg) from None
     fixed, renamed = unique_names(names)
     frame = frame.rename(dict(zip(names, fixed, strict=True)))
+    # Text written as plain BINARY (Hive, older Spark) is read as text; bytes that are not
+    # UTF-8 make the file unreadable (exit 3, see load.reading).
+    binary = [n for n, t in frame.collect_schema().items() if t == pl.Binary]
+    if binary:
+        frame = frame.with_columns(pl.col(binary).cast(pl.String))
     frame = frame.with_row_index(ROW, offset=1).with_columns(pl.lit(False).alias(MAYBE_SHORT))
     return Scanned(frame, source, renamed=renamed)
 
 
 def _scan_excel(source: Source) -> Scanned:
     sheet = source.sheet
+    extent = workbook.sheet_extent(source.path, sheet if sheet is not None else 1)
+    problem = extent.problem() if extent is not None else None
+    if problem is not None:
+        msg = (
+            f"{source.path}: the sheet cannot be read: {problem}. The workbook is damaged or "
+            "has a stray cell far from the data: open and save it again, or export the sheet "
+            "as CSV."
+        )
+        raise InputError(msg)
     options: dict[str, object] = {"header_row": source.skip_rows}
     try:
         table = pl.read_excel(

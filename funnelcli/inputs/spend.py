@@ -22,6 +22,7 @@ from funnelcli.inputs.load import (
     flagged,
     keep_findings,
     open_table,
+    reading,
     reading_findings,
     source_for,
 )
@@ -59,34 +60,35 @@ def _load_file(
     # Sales cost (salaries, tools) may have no channel: it then counts in the total only.
     required = tuple(c for c in SPEND_REQUIRED if not (sales and c == "channel"))
     opened = open_table(source, spec, required, "spend")
-    frame = opened.frame
-    schema = frame.collect_schema()
-    decimal = decimal_mark(opened, spec, "amount")
-    dayfirst = date_order(opened, spec, ["date", "date_end"], "spend")
-    columns = _columns(policy, schema, decimal, sales=sales)
-    query = frame.select(columns).with_columns(file_label(source.name))
-    stamps = {"__stamp": (RAW_DATE, schema["date"])}
-    if "date_end" in schema:
-        stamps["__stamp_end"] = (RAW_DATE_END, schema["date_end"])
-    formats = date_formats(spec, "spend")
-    query = parse.with_timestamps(query, stamps, policy.timezone, formats, dayfirst)
-    dates = {"date": "__stamp", "date_end": "__stamp_end"}
-    query = query.with_columns(
-        (pl.col(stamp).dt.date() if stamp in stamps else pl.lit(None, pl.Date)).alias(name)
-        for name, stamp in dates.items()
-    ).drop(list(stamps))
-    raw = collect(query, opened.scanned)
-    later = empty_input(source.name, raw.height)
-    raw, aside = ranges.set_aside_after(raw, source.name, as_of)
-    later += aside
-    loaded = _clean(raw, policy.currency, counted=[c for c in COUNTS if c in schema])
-    if sales:
-        loaded.frame = loaded.frame.drop(COUNTS)
-    if as_of is not None:
-        # The days of a range after the as-of day are not spend yet.
-        loaded.frame = loaded.frame.filter(pl.col("date") <= as_of)
-    loaded.findings += reading_findings(opened) + later
-    return loaded
+    with reading(opened.scanned):  # a file polars cannot parse: its bad row named
+        frame = opened.frame
+        schema = frame.collect_schema()
+        decimal = decimal_mark(opened, spec, "amount")
+        dayfirst = date_order(opened, spec, ["date", "date_end"], "spend")
+        columns = _columns(policy, schema, decimal, sales=sales)
+        query = frame.select(columns).with_columns(file_label(source.name))
+        stamps = {"__stamp": (RAW_DATE, schema["date"])}
+        if "date_end" in schema:
+            stamps["__stamp_end"] = (RAW_DATE_END, schema["date_end"])
+        formats = date_formats(spec, "spend")
+        query = parse.with_timestamps(query, stamps, policy.timezone, formats, dayfirst)
+        dates = {"date": "__stamp", "date_end": "__stamp_end"}
+        query = query.with_columns(
+            (pl.col(stamp).dt.date() if stamp in stamps else pl.lit(None, pl.Date)).alias(name)
+            for name, stamp in dates.items()
+        ).drop(list(stamps))
+        raw = collect(query, opened.scanned)
+        later = empty_input(source.name, raw.height)
+        raw, aside = ranges.set_aside_after(raw, source.name, as_of)
+        later += aside
+        loaded = _clean(raw, policy.currency, counted=[c for c in COUNTS if c in schema])
+        if sales:
+            loaded.frame = loaded.frame.drop(COUNTS)
+        if as_of is not None:
+            # The days of a range after the as-of day are not spend yet.
+            loaded.frame = loaded.frame.filter(pl.col("date") <= as_of)
+        loaded.findings += reading_findings(opened) + later
+        return loaded
 
 
 def _columns(policy: Policy, schema: pl.Schema, decimal: str, *, sales: bool) -> list[pl.Expr]:

@@ -21,6 +21,7 @@ from funnelcli.inputs.load import (
     flagged,
     keep_findings,
     open_table,
+    reading,
     reading_findings,
     source_for,
 )
@@ -52,43 +53,44 @@ def _load_file(
 ) -> Loaded:
     source = source_for(policy, spec, loc)
     opened = open_table(source, spec, TRAFFIC_REQUIRED, "traffic")
-    schema = opened.frame.collect_schema()
-    decimal = decimal_mark(opened, spec, "visits")
-    dayfirst = date_order(opened, spec, ["date", "date_end"], "traffic")
-    col = pl.col
-    has_end, has_campaign = "date_end" in schema, "campaign" in schema
-    query = opened.frame.select(
-        col(ROW),
-        col(MAYBE_SHORT),
-        parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
-        (
-            parse.normalise_campaign(col("campaign"))
-            if has_campaign
-            else pl.lit(None, pl.Categorical)
-        ).alias("campaign"),
-        parse.whole_number(col("visits"), schema["visits"], decimal).alias("visits"),
-        # GA4 writes dates as 20260302, which a reader may have taken for a number.
-        col("date").cast(pl.String).alias(RAW_DATE),
-        (col("date_end").cast(pl.String) if has_end else pl.lit(None, pl.String)).alias(
-            RAW_DATE_END
-        ),
-        col("visits").cast(pl.String).alias(RAW_VISITS),
-    ).with_columns(file_label(source.name))
-    stamps = {"__stamp": (RAW_DATE, pl.String), "__stamp_end": (RAW_DATE_END, pl.String)}
-    query = parse.with_timestamps(
-        query, stamps, policy.timezone, date_formats(spec, "traffic"), dayfirst
-    )
-    query = query.with_columns(
-        col("__stamp").dt.date().alias("date"), col("__stamp_end").dt.date().alias("date_end")
-    ).drop(list(stamps))
-    raw = collect(query, opened.scanned)
-    raw, later = ranges.set_aside_after(raw, source.name, as_of)
-    loaded = _clean(raw)
-    loaded.headers = schema.names()
-    if as_of is not None:
-        loaded.frame = loaded.frame.filter(col("date") <= as_of)
-    loaded.findings += reading_findings(opened) + later
-    return loaded
+    with reading(opened.scanned):  # a file polars cannot parse: its bad row named
+        schema = opened.frame.collect_schema()
+        decimal = decimal_mark(opened, spec, "visits")
+        dayfirst = date_order(opened, spec, ["date", "date_end"], "traffic")
+        col = pl.col
+        has_end, has_campaign = "date_end" in schema, "campaign" in schema
+        query = opened.frame.select(
+            col(ROW),
+            col(MAYBE_SHORT),
+            parse.normalise_channel(col("channel"), policy.channels.aliases).alias("channel"),
+            (
+                parse.normalise_campaign(col("campaign"))
+                if has_campaign
+                else pl.lit(None, pl.Categorical)
+            ).alias("campaign"),
+            parse.whole_number(col("visits"), schema["visits"], decimal).alias("visits"),
+            # GA4 writes dates as 20260302, which a reader may have taken for a number.
+            col("date").cast(pl.String).alias(RAW_DATE),
+            (col("date_end").cast(pl.String) if has_end else pl.lit(None, pl.String)).alias(
+                RAW_DATE_END
+            ),
+            col("visits").cast(pl.String).alias(RAW_VISITS),
+        ).with_columns(file_label(source.name))
+        stamps = {"__stamp": (RAW_DATE, pl.String), "__stamp_end": (RAW_DATE_END, pl.String)}
+        query = parse.with_timestamps(
+            query, stamps, policy.timezone, date_formats(spec, "traffic"), dayfirst
+        )
+        query = query.with_columns(
+            col("__stamp").dt.date().alias("date"), col("__stamp_end").dt.date().alias("date_end")
+        ).drop(list(stamps))
+        raw = collect(query, opened.scanned)
+        raw, later = ranges.set_aside_after(raw, source.name, as_of)
+        loaded = _clean(raw)
+        loaded.headers = schema.names()
+        if as_of is not None:
+            loaded.frame = loaded.frame.filter(col("date") <= as_of)
+        loaded.findings += reading_findings(opened) + later
+        return loaded
 
 
 def _clean(raw: pl.DataFrame) -> Loaded:

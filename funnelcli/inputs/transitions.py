@@ -21,6 +21,7 @@ from funnelcli.inputs.load import (
     flagged,
     keep_findings,
     open_table,
+    reading,
     reading_findings,
     set_aside,
     shown_only,
@@ -73,42 +74,43 @@ def _load_file(policy: Policy, spec: InputSpec, loc: tuple, as_of: dt.date | Non
     source = source_for(policy, spec, loc)
     required = tuple(c for c in TRANSITIONS_REQUIRED if not (spec.stage and c == "stage"))
     opened = open_table(source, spec, required, "transitions")
-    frame = opened.frame
-    schema = frame.collect_schema()
-    dayfirst = date_order(opened, spec, ["entered_at"], "transitions")
-    stage_raw = pl.lit(spec.stage) if spec.stage else pl.col("stage").cast(pl.String)
-    # Revenue only from a closed-deals input of the last stage (the config checks a mapped
-    # one; an unmapped "revenue" header of any other input is not read).
-    deals = "revenue" in schema and spec.stage == policy.stage_ids[-1]
-    revenue = revenue_cells(schema) if deals else []
-    query = frame.select(
-        pl.col(ROW),
-        pl.col(MAYBE_SHORT),
-        parse.blank_to_null(pl.col("lead_id")).alias("lead_id"),
-        stage_raw.cast(pl.Categorical).alias(RAW_STAGE),  # looked up once per spelling
-        pl.col("entered_at").alias(RAW_ENTERED),
-        *revenue,
-    ).with_columns(file_label(source.name))
-    stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
-    formats = date_formats(spec, "transitions")
-    query = parse.with_timestamps(query, stamps, policy.timezone, formats, dayfirst)
-    query = query.with_columns(shown_only(RAW_ENTERED, pl.col("entered_at").is_null()))
-    raw = collect(query, opened.scanned)
-    later: list[Finding] = []
-    if as_of is not None:
-        after = (pl.col("entered_at").dt.date() > as_of).fill_null(False)
-        aside = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
-        raw = raw.filter(~after) if aside else raw
-        later += aside
-    spelling = parse.blank_to_null(pl.col("cell")).str.to_lowercase()
-    # A categorical: four bytes a row to spread to every entry, where text is copied per row.
-    looked_up = spelling.replace_strict(stage_lookup(policy), default=None)
-    stage = looked_up.cast(pl.Categorical).alias("stage")
-    loaded = _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
-    if deals:  # before the reading notes: it may add one (a decimal comma)
-        with_revenue(loaded, opened, spec, policy.currency)
-    loaded.findings += reading_findings(opened) + later
-    return loaded
+    with reading(opened.scanned):  # a file polars cannot parse: its bad row named
+        frame = opened.frame
+        schema = frame.collect_schema()
+        dayfirst = date_order(opened, spec, ["entered_at"], "transitions")
+        stage_raw = pl.lit(spec.stage) if spec.stage else pl.col("stage").cast(pl.String)
+        # Revenue only from a closed-deals input of the last stage (the config checks a mapped
+        # one; an unmapped "revenue" header of any other input is not read).
+        deals = "revenue" in schema and spec.stage == policy.stage_ids[-1]
+        revenue = revenue_cells(schema) if deals else []
+        query = frame.select(
+            pl.col(ROW),
+            pl.col(MAYBE_SHORT),
+            parse.blank_to_null(pl.col("lead_id")).alias("lead_id"),
+            stage_raw.cast(pl.Categorical).alias(RAW_STAGE),  # looked up once per spelling
+            pl.col("entered_at").alias(RAW_ENTERED),
+            *revenue,
+        ).with_columns(file_label(source.name))
+        stamps = {"entered_at": (RAW_ENTERED, schema["entered_at"])}
+        formats = date_formats(spec, "transitions")
+        query = parse.with_timestamps(query, stamps, policy.timezone, formats, dayfirst)
+        query = query.with_columns(shown_only(RAW_ENTERED, pl.col("entered_at").is_null()))
+        raw = collect(query, opened.scanned)
+        later: list[Finding] = []
+        if as_of is not None:
+            after = (pl.col("entered_at").dt.date() > as_of).fill_null(False)
+            aside = set_aside(source.name, int(raw.select(after.sum()).item()), as_of)
+            raw = raw.filter(~after) if aside else raw
+            later += aside
+        spelling = parse.blank_to_null(pl.col("cell")).str.to_lowercase()
+        # A categorical: four bytes a row to spread to every entry, where text is copied per row.
+        looked_up = spelling.replace_strict(stage_lookup(policy), default=None)
+        stage = looked_up.cast(pl.Categorical).alias("stage")
+        loaded = _clean(raw.hstack(parse.by_distinct(raw[RAW_STAGE], stage)))
+        if deals:  # before the reading notes: it may add one (a decimal comma)
+            with_revenue(loaded, opened, spec, policy.currency)
+        loaded.findings += reading_findings(opened) + later
+        return loaded
 
 
 def _clean(raw: pl.DataFrame) -> Loaded:

@@ -92,11 +92,13 @@ class ChannelsSpec(_Strict):
 
 class ScoringRule(_Strict):
     when: Any
-    points: float
+    # Bounded so that no sum of the points a policy can hold (its YAML has at most 100,000
+    # values) leaves the 64-bit range of a score.
+    points: Annotated[float, Field(ge=-1e12, le=1e12)]
 
 
 class ScoringSpec(_Strict):
-    cap: float | None = None
+    cap: Annotated[float, Field(ge=-1e12, le=1e12)] | None = None
     dimensions: dict[str, list[ScoringRule]] = {}
 
     @model_validator(mode="before")

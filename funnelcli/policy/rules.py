@@ -357,12 +357,24 @@ def _operator(op: str, value: Any, col: pl.Expr, dtype: pl.DataType, loc: Key) -
         if op == "between":
             expr = col.is_between(checked[0], checked[1], closed="both")
         else:
-            expr = col.is_in(checked)
+            expr = _is_in(col, dtype, checked)
             expr = ~expr if op == "not_in" else expr
         return (expr & col.is_not_null()).fill_null(False)
     lit = _literal(value, dtype, loc, op)
     compare = {"eq": col.eq, "ne": col.ne, "gt": col.gt, "gte": col.ge, "lt": col.lt, "lte": col.le}
     return compare[op](lit).fill_null(False)
+
+
+def _is_in(col: pl.Expr, dtype: pl.DataType, values: list[Any]) -> pl.Expr:
+    """``col`` in ``values``, with numbers compared as numbers: polars wants one type on
+    both sides, so an integer column meets a list with a fraction (or a value beyond 64
+    bits) as floats, and a float column meets whole numbers as floats."""
+    if _kind(dtype) != "a number":
+        return col.is_in(pl.Series(values).implode())
+    if dtype.is_integer() and all(isinstance(v, int) for v in values):
+        return col.cast(pl.Int64).is_in(pl.Series(values, dtype=pl.Int64).implode())
+    floats = pl.Series([float(v) for v in values], dtype=pl.Float64)
+    return col.cast(pl.Float64).is_in(floats.implode())
 
 
 def _list_value(op: str, value: Any, loc: Key) -> list[Any]:
@@ -414,6 +426,8 @@ def _literal(value: Any, dtype: pl.DataType, loc: Key, op: str) -> Any:
         )
     if kind == "a date":
         return _as_date(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        return float(value)  # beyond any integer column: compared as a number all the same
     return value
 
 

@@ -151,7 +151,10 @@ def load_yaml(path: Path) -> YamlSource:
         msg = f"cannot read config file {path}: {err}"
         raise ConfigError(msg) from None
     builder = _Builder(path)
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.reader.ReaderError as err:  # PyYAML refuses control characters up front
+        raise ConfigError(_unprintable(path, text, err)) from None
     try:
         node = loader.get_single_node()
         data = builder.build(node, ()) if node is not None else None
@@ -169,6 +172,17 @@ def load_yaml(path: Path) -> YamlSource:
     finally:
         loader.dispose()
     return YamlSource(path=path, data=data, lines=builder.lines)
+
+
+def _unprintable(path: Path, text: str, err: yaml.reader.ReaderError) -> str:
+    """Where the character YAML does not allow is, and what it is."""
+    before = text[: err.position]
+    line, column = before.count("\n") + 1, err.position - before.rfind("\n")
+    char = err.character if isinstance(err.character, str) else chr(err.character)
+    return (
+        f"{path}:{line}: invalid YAML: control character U+{ord(char):04X} at column "
+        f"{column}. Remove it (an editor can show hidden characters)."
+    )
 
 
 def _read_bounded(path: Path) -> str:
