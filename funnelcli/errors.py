@@ -5,6 +5,8 @@ Domain code raises these; only ``cli.py`` turns them into a message and an exit 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
@@ -53,3 +55,12 @@ def excerpt(value: object, limit: int = 80) -> str:
     but never a megabyte of it."""
     text = repr(value)
     return text if len(text) <= limit else f"{text[: limit - 12]}… ({len(text):,} chars)"
+
+
+def listed(names: Iterable[object], limit: int = 12) -> str:
+    """``a, b, c`` — at most ``limit`` names, then "… and 99,990 more": a message names
+    what it found, but a file of 100,000 junk headers is not a 900 KB error."""
+    items = [str(n) for n in names]
+    if len(items) <= limit:
+        return ", ".join(items)
+    return f"{', '.join(items[:limit])} … and {len(items) - limit:,} more"

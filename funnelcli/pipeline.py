@@ -346,8 +346,9 @@ def _findings(
 
 
 def protected_paths(policy: Policy) -> list[Path]:
-    """The policy file and every input it names: what an output must never replace."""
-    specs = [spec for _, _, spec in input_specs(policy)]
+    """The policy file and every input file it names: what an output must never replace
+    (a table is not a file: nothing to protect)."""
+    specs = [spec for _, _, spec in input_specs(policy) if spec.path is not None]
     return [policy.source.path, *(policy.resolve(spec) for spec in specs)]
 
 

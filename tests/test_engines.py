@@ -23,15 +23,17 @@ import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
+from typer.testing import CliRunner
 
 from funnelcli.catalogue import GROUP_METRICS, STAGE_METRICS
+from funnelcli.cli import app
 from funnelcli.engines.report import quantile_by_rank
 from funnelcli.engines.spec import parse_engine
 from funnelcli.engines.statement import GROUP_SQL, STAGE_SQL
 from funnelcli.measure.metrics import Query
 from funnelcli.pipeline import Summary, run_report
 from funnelcli.policy.config import load_policy
-from tests.conftest import ROOT, same
+from tests.conftest import ROOT, invoke, same
 
 GOLDEN = ROOT / "tests" / "golden" / "sample_report.json"
 EXAMPLE = ROOT / "config.example.yaml"
@@ -532,6 +534,24 @@ def test_funnel_sql_writes_each_dialect(tmp_path: Path, dialect: str) -> None:
     assert "-- stage mql: MQL" in run.stdout.replace("/*", "--").replace(" */", "")
 
 
+def test_funnel_sql_quotes_table_names_as_the_warehouse_reads_them(tmp_path: Path) -> None:
+    """A schema named ``sample`` (a keyword in Snowflake) is quoted, in the case the
+    warehouse gives an unquoted name; BigQuery measures DATETIME values with DATETIME_DIFF
+    (its DATE_DIFF takes dates only)."""
+    config = as_tables(write_project(tmp_path, SQL_PROJECT), "crm")
+    config.write_text(config.read_text().replace("table: crm_", "table: sample.crm_"))
+    snowflake = invoke("sql", "--config", config, "--dialect", "snowflake")
+    assert snowflake.exit_code == 0, snowflake.stderr
+    assert 'FROM "SAMPLE"."CRM_LEADS"' in snowflake.stdout
+    out = tmp_path / "bigquery.sql"
+    bigquery = invoke("sql", "--config", config, "--dialect", "bigquery", "--output", out)
+    assert bigquery.exit_code == 0, bigquery.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "FROM `sample`.`crm_leads`" in text
+    assert "DATETIME_DIFF(CAST(`created_at` AS DATETIME)" in text
+    assert "DATE_DIFF(CAST(`created_at`" not in text
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.none() | st.floats(-1e9, 1e9), max_size=30), st.sampled_from([0.5, 0.9]))
 def test_quantile_by_rank_is_quantile_cont(values: list[float | None], q: float) -> None:
@@ -551,14 +571,31 @@ def test_quantile_by_rank_is_quantile_cont(values: list[float | None], q: float)
 # --- what a user sees when something is wrong -------------------------------------------
 
 
-def test_a_password_on_the_command_line_is_refused() -> None:
-    run = funnel(
-        "report", "--config", EXAMPLE, "--engine", "postgresql://ann:s3cret@db.example/crm"
-    )
-    assert run.returncode == 2
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://ann:s3cret@db.example/crm", "postgresql://ann@db.example/crm?password=s3cret"],
+)
+def test_a_password_on_the_command_line_is_refused(url: str) -> None:
+    run = invoke("report", "--config", EXAMPLE, "--engine", url)
+    assert run.exit_code == 2
     assert "a password on the command line is refused" in run.stderr
     assert "PGPASSWORD" in run.stderr
     assert "s3cret" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("postgresql://ann:s3cret@db.example:abc/crm", "Port could not be cast to integer value"),
+        ("postgresql://ann@db.example:99999999/crm", "Port out of range 0-65535"),
+    ],
+)
+def test_a_database_url_with_a_bad_port_is_a_usage_error(url: str, why: str) -> None:
+    runner = CliRunner(env={"FUNNEL_DATABASE_URL": url, "COLUMNS": "200"})
+    run = runner.invoke(app, ["report", "--config", str(EXAMPLE), "--engine", "postgresql"])
+    assert run.exit_code == 2, run.stderr
+    assert "FUNNEL_DATABASE_URL: the URL 'postgresql://" in run.stderr
+    assert why in run.stderr and "s3cret" not in run.stderr
 
 
 def test_a_failed_connection_names_the_host_and_the_reason_never_the_password() -> None:
@@ -802,3 +839,97 @@ def test_a_duckdb_database_that_is_not_there_is_named(tmp_path: Path) -> None:
     assert run.returncode == 2, run.stderr
     assert f"cannot open the DuckDB database {missing}:" in run.stderr
     assert not missing.exists()  # opened read-only: nothing created
+
+
+TIED_LEADS = [  # lead_id, created_at, channel, won_at
+    ("a", "2026-03-01 09:00:00", "ads", "2026-03-10 10:00:00"),
+    ("a", "2026-03-01 09:00:00", "Web", None),  # ties with the row above on created_at
+    ("b", "2026-03-02 09:00:00", "web", "2026-04-20 10:00:00"),  # won after --as-of
+    ("c", "2026-03-03 12:00:00", "web", "2026-03-04 12:00:00"),
+]
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+def test_tables_break_ties_by_the_rows_values_and_set_aside_later_stage_dates(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two rows of lead a with one created_at: a table has no file order, so the row whose
+    values come first column by column is kept — 'Web' before 'ads' by code point (on
+    PostgreSQL too, where the column's own collation would sort 'ads' first). b's won_at is
+    after --as-of: set aside, as the file reader does."""
+    policy = """\
+version: 1
+currency: USD
+inputs:
+  leads: {table: crm_leads}
+stages:
+  - {id: lead, name: Lead}
+  - {id: won, name: Customer, date_column: won_at}
+"""
+    config = tmp_path / "tables.yaml"
+    config.write_text(policy, encoding="utf-8")
+    rows = [(i, c, ch, w and dt.datetime.fromisoformat(w)) for i, c, ch, w in TIED_LEADS]
+    rows = [(i, dt.datetime.fromisoformat(c), ch, w) for i, c, ch, w in rows]
+    if kind == "duckdb":
+        duckdb = pytest.importorskip("duckdb")
+        target = tmp_path / "crm.duckdb"
+        with duckdb.connect(str(target)) as con:
+            con.execute(
+                "CREATE TABLE crm_leads (lead_id VARCHAR, created_at TIMESTAMP, "
+                "channel VARCHAR, won_at TIMESTAMP)"
+            )
+            con.executemany("INSERT INTO crm_leads VALUES (?, ?, ?, ?)", rows)
+        engine = f"duckdb:{target}"
+    else:
+        engine = str(request.getfixturevalue("postgres_url"))
+        psycopg = pytest.importorskip("psycopg")
+        with psycopg.connect(engine, autocommit=True) as con:
+            con.execute("DROP TABLE IF EXISTS crm_leads")
+            con.execute(
+                'CREATE TABLE crm_leads (lead_id TEXT, created_at TIMESTAMP, channel TEXT COLLATE "und-x-icu", '
+                "won_at TIMESTAMP)"
+            )
+            with con.cursor().copy("COPY crm_leads FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+    out = tmp_path / "report.json"  # an output beside table inputs: nothing to protect
+    run = invoke(
+        "report", "-c", config, "--engine", engine, "--as-of", "2026-03-31", "-f", "json", "-o", out
+    )
+    assert run.exit_code == 0, run.stderr
+    got = json.loads(out.read_text(encoding="utf-8"))
+    assert [(r["group"], r["leads"]) for r in got["rows"]] == [({"channel": "web"}, 3)]
+    assert got["total"]["stages"]["won"]["count"] == 1  # c only: a's kept row has no won_at
+
+
+def test_postgres_privileges_are_named_with_the_servers_reason(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """File inputs need temporary tables (the TEMP privilege); a table needs SELECT. Both
+    are the world's faults: exit 3 saying which, never an internal error."""
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(postgres_url, autocommit=True) as con:
+        con.execute("DROP DATABASE IF EXISTS notemp")
+        con.execute("CREATE DATABASE notemp")
+        con.execute("REVOKE TEMP ON DATABASE notemp FROM PUBLIC")
+        con.execute("DROP TABLE IF EXISTS hidden_leads")
+        con.execute("CREATE TABLE hidden_leads (lead_id TEXT, created_at TIMESTAMP, channel TEXT)")
+        con.execute("DROP ROLE IF EXISTS reader")
+        con.execute("CREATE ROLE reader LOGIN")
+    reader = postgres_url.replace("funnel@", "reader@")
+    files = invoke(
+        "report", "-c", EXAMPLE, "--engine", reader.replace("/postgres?", "/notemp?"), "-q"
+    )
+    assert files.exit_code == 3, files.stderr
+    assert "could not take the input files as temporary tables" in files.stderr
+    assert "permission denied" in files.stderr and "TEMP privilege" in files.stderr
+    config = tmp_path / "tables.yaml"
+    config.write_text(
+        "version: 1\ninputs:\n  leads: {table: hidden_leads}\n"
+        "stages:\n  - {id: lead}\n  - {id: won, evidence: policy}\n",
+        encoding="utf-8",
+    )
+    tables = invoke("report", "-c", config, "--engine", reader)
+    assert tables.exit_code == 3, tables.stderr
+    assert "the table hidden_leads exists, but the user reader may not read it" in tables.stderr
+    assert "GRANT SELECT ON hidden_leads TO reader" in tables.stderr

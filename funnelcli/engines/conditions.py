@@ -16,7 +16,7 @@ from typing import Any
 from sqlglot import exp
 
 from funnelcli.columns import SCORE_COL, dim_col, ok_col
-from funnelcli.errors import ConfigError
+from funnelcli.errors import ConfigError, listed
 from funnelcli.policy.config import Policy
 from funnelcli.policy.rules import (
     Cond,
@@ -125,7 +125,7 @@ class _Fields:
         if name in self.computed:
             return exp.column(dim_col(name), quoted=True), "number"
         if self.kinds is not None and name not in self.kinds:
-            known = ", ".join(sorted(self.kinds)[:25])
+            known = listed(sorted(self.kinds))
             raise _Problem(loc, f"unknown field '{name}'. Known fields: {known}.")
         return exp.column(name, quoted=True), None if self.kinds is None else self.kinds[name]
 

@@ -18,7 +18,7 @@ import polars as pl
 
 from funnelcli.engines.spec import EngineSpec, without_password
 from funnelcli.engines.staged import TABLES, Staged
-from funnelcli.errors import UsageError
+from funnelcli.errors import InputError, UsageError
 
 
 class QueryFailed(Exception):
@@ -135,6 +135,18 @@ class _Postgres:
         self.con.execute("SET client_encoding TO 'UTF8'")
 
     def load(self, staged: Staged) -> None:
+        psycopg = _driver("psycopg", "postgres")
+        try:
+            self._load(staged)
+        except psycopg.Error as err:  # no TEMP privilege, a full disk, a dropped connection
+            msg = (
+                f"PostgreSQL at {without_password(self.spec.target)} could not take the input "
+                f"files as temporary tables: {_reason(err)}. File inputs need the TEMP privilege "
+                "on the database (GRANT TEMP ON DATABASE …), or name tables with table:."
+            )
+            raise InputError(msg) from None
+
+    def _load(self, staged: Staged) -> None:
         for name, path in staged.files.items():
             table = source_table(name)
             cols = ", ".join(f'"{c}" {t}' for c, t in staged.schemas[name].items())
@@ -164,7 +176,27 @@ class _Postgres:
             "ORDER BY ordinal_position",
             (name, schema, table),
         )
-        return {r[0]: r[1] for r in cur.fetchall()}
+        found = {r[0]: r[1] for r in cur.fetchall()}
+        if not found:  # information_schema hides a table the user may not read
+            self._refuse_unreadable(table)
+        return found
+
+    def _refuse_unreadable(self, table: str) -> None:
+        psycopg = _driver("psycopg", "postgres")
+        try:
+            row = self.con.execute(
+                "SELECT to_regclass(%s) IS NOT NULL AND NOT has_table_privilege(%s, 'SELECT')",
+                (table, table),
+            ).fetchone()
+        except psycopg.Error:
+            return  # a name PostgreSQL cannot parse: "does not exist" says enough
+        if row and row[0]:
+            user = self.con.info.user
+            msg = (
+                f"the table {table} exists, but the user {user} may not read it (no SELECT "
+                f"privilege). Ask for GRANT SELECT ON {table} TO {user}."
+            )
+            raise InputError(msg)
 
     def close(self) -> None:
         self.con.close()

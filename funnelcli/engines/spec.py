@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from funnelcli.errors import UsageError
 
@@ -66,9 +66,10 @@ def parse_engine(text: str | None, environ: dict[str, str] | None = None) -> Eng
                 "--engine postgresql://USER@HOST:PORT/DB, the password in PGPASSWORD or ~/.pgpass."
             )
             raise UsageError(msg)
-        return EngineSpec("postgres", url)
+        return EngineSpec("postgres", _checked_url(url, DATABASE_URL))
     if lowered.startswith(("postgresql://", "postgres://")):
-        if urlsplit(value).password is not None:
+        _checked_url(value, "--engine")
+        if urlsplit(value).password is not None or _query_password(value):
             msg = (
                 "--engine: a password on the command line is refused (it ends up in shell "
                 "history and process lists). Drop it from the URL and set PGPASSWORD, use "
@@ -88,11 +89,34 @@ def parse_engine(text: str | None, environ: dict[str, str] | None = None) -> Eng
     raise UsageError(msg)
 
 
-def without_password(url: str) -> str:
+def _checked_url(url: str, where: str) -> str:
+    """The URL, or a UsageError naming what in it cannot be read (a port that is no number)."""
+    try:
+        urlsplit(url).port  # noqa: B018 (parsing it is the check)
+    except ValueError as err:
+        msg = (
+            f"{where}: the URL {without_password(url, checked=False)!r} cannot be read "
+            f"({err}). Write it as postgresql://USER@HOST:PORT/DB."
+        )
+        raise UsageError(msg) from None
+    return url
+
+
+def _query_password(url: str) -> bool:
+    return any(k.lower() == "password" for k, _ in parse_qsl(urlsplit(url).query))
+
+
+def without_password(url: str, *, checked: bool = True) -> str:
     parts = urlsplit(url)
+    query = "&".join(
+        f"{k}=***" if k.lower() == "password" else f"{k}={v}"
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
     if parts.password is None:
-        return url
+        return urlunsplit(parts._replace(query=query)) if _query_password(url) else url
+    if not checked:
+        return f"{parts.scheme}://…@{parts.hostname or ''}"
     host = parts.hostname or ""
     user = f"{parts.username}@" if parts.username else ""
     netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

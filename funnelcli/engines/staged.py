@@ -105,7 +105,10 @@ def _micros(stamp: pl.Expr) -> pl.Expr:
 
 
 def _dated(frame: pl.DataFrame) -> pl.DataFrame:
-    values = [c for c in ("micros", "impressions", "clicks", "visits") if c in frame.columns]
+    values = [c for c in ("impressions", "clicks", "visits") if c in frame.columns]
+    # Money in millionths is 128-bit: a database holds it as NUMERIC(38), Parquet as DECIMAL.
+    if "micros" in frame.columns:
+        values.insert(0, pl.col("micros").cast(pl.Decimal(38, 0)))
     return frame.select(
         (pl.col("date") - pl.lit(dt.date(1970, 1, 1))).dt.total_days().alias("day"),
         _text(frame, "channel"),
@@ -132,6 +135,8 @@ def sql_type(dtype: pl.DataType) -> str:
     """The column type a database table needs to hold a staged column."""
     if dtype.is_integer():
         return "BIGINT"
+    if isinstance(dtype, pl.Decimal):
+        return f"NUMERIC({dtype.precision or 38}, {dtype.scale})"
     if dtype.is_float():
         return "DOUBLE PRECISION"
     return {"bool": "BOOLEAN", "date": "DATE", "timestamp": "TIMESTAMP"}.get(kind_of(dtype), "TEXT")

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from funnelcli.columns import EXIT, REVENUE, date_col
 from funnelcli.engines.conditions import Kinds
 from funnelcli.engines.report import EPOCH, Inputs, col, day_number, days_since_epoch, local_day
-from funnelcli.errors import ConfigError, InputError
+from funnelcli.errors import ConfigError, InputError, listed
 from funnelcli.inputs.load import LEADS_REQUIRED, SPEND_REQUIRED, TRAFFIC_REQUIRED
 from funnelcli.inputs.transitions import stage_lookup
 from funnelcli.policy.config import InputSpec, Policy, input_specs
@@ -90,6 +91,16 @@ def kind_of(sql_type: str) -> str:
     return "number"
 
 
+_NUMBERS = ("int", "bigint", "smallint", "tinyint", "hugeint", "integer", "numeric", "decimal",
+            "double", "float", "real", "long", "short", "byte")  # fmt: skip
+
+
+def _orderable(sql_type: str) -> bool:
+    """A column every engine can sort: text, numbers, booleans, dates, timestamps (not
+    JSON, arrays, maps, structs or binary)."""
+    return kind_of(sql_type) != "number" or sql_type.lower().startswith(_NUMBERS)
+
+
 def _aware(sql_type: str | None, dialect: str) -> bool:
     """A timestamp that is an instant (with time zone): Spark's plain TIMESTAMP is one."""
     if sql_type is None:
@@ -116,6 +127,16 @@ class _Reader:
                 raise InputError(f"the table {table} does not exist (or has no columns).")
         return self._seen[table]
 
+    def _table(self, spec: InputSpec) -> exp.Table:
+        """The input's table, every part quoted as the dialect would read it unquoted
+        (Snowflake upper-cases, PostgreSQL lower-cases): a schema named ``sample`` or
+        ``order``, keywords in some dialects, then reads as a name."""
+        table = exp.to_table(str(spec.table), dialect=self.dialect)
+        table = normalize_identifiers(table, dialect=self.dialect)
+        for part in table.find_all(exp.Identifier):
+            part.set("quoted", True)
+        return table
+
     def _name(self, spec: InputSpec, canonical: str) -> str:
         return spec.columns.get(canonical, canonical)
 
@@ -131,7 +152,7 @@ class _Reader:
         name = self._name(spec, canonical)
         types = self._types(spec)
         if types is not None and name not in types:
-            shown = ", ".join(list(types)[:25])
+            shown = listed(types)
             msg = (
                 f"the table {spec.table} ({what}) has no column '{name}' for {canonical}. "
                 f"Columns: {shown}. Map it under inputs.{what}.columns."
@@ -154,7 +175,9 @@ class _Reader:
                 timestamp=value,
             )
         epoch = exp.cast(exp.Literal.string(f"{EPOCH} 00:00:00"), "TIMESTAMP")
-        micros = exp.DateDiff(this=value, expression=epoch, unit=exp.var("MICROSECOND"))
+        # BigQuery's DATE_DIFF takes dates only; its TIMESTAMP here is a DATETIME.
+        diff = exp.DatetimeDiff if self.dialect == "bigquery" else exp.DateDiff
+        micros = diff(this=value, expression=epoch, unit=exp.var("MICROSECOND"))
         return exp.cast(micros, "BIGINT")
 
     def _not_after(self, us: exp.Expression) -> list[exp.Expression]:
@@ -226,6 +249,8 @@ class _Reader:
         dated = [s for s in self.policy.stages if s.date_column]
         for stage in dated:
             value = self._instant(spec, str(stage.date_column), "leads")
+            if self.as_of is not None:  # a stage date after --as-of is set aside, as in files
+                value = exp.Case().when(exp.and_(*self._not_after(value.copy())), value)
             cols.append(exp.alias_(value, date_col(stage.id), quoted=True))
         where = [
             exp.not_(exp.Is(this=lead_id.copy(), expression=exp.null())),
@@ -233,11 +258,19 @@ class _Reader:
             exp.not_(exp.Is(this=created.copy(), expression=exp.null())),
             *self._not_after(created.copy()),
         ]
-        raw = exp.select(*cols).from_(exp.to_table(str(spec.table)), copy=False)
-        raw = raw.where(exp.and_(*where), copy=False)
         names = [c.alias for c in cols]
+        read = [self._name(spec, "channel")]
+        read += [self._name(spec, "campaign")] if self.has(spec, "campaign") else []
+        read += [*keep, *(str(s.date_column) for s in dated)]
+        ties = self._tie_columns(spec, read, kinds)
+        tie_cols = [exp.alias_(v, f"__tie_{i}", quoted=True) for i, (v, _) in enumerate(ties)]
+        raw = exp.select(*cols, *tie_cols).from_(self._table(spec), copy=False)
+        raw = raw.where(exp.and_(*where), copy=False)
         order = exp.Order(
-            expressions=[exp.Ordered(this=col(n)) for n in ("created_us", "channel", "campaign")]
+            expressions=[
+                exp.Ordered(this=col("created_us"), nulls_first=False),
+                *(self._tie_order(f"__tie_{i}", text) for i, (_, text) in enumerate(ties)),
+            ]
         )
         rank = exp.Window(this=exp.RowNumber(), partition_by=[col("lead_id")], order=order)
         ranked = exp.select(*(col(n) for n in names), exp.alias_(rank, "__rank", quoted=True))
@@ -250,6 +283,29 @@ class _Reader:
         )
         self._dated_stages = [s.id for s in dated]
         return first, kinds, revenue
+
+    def _tie_columns(
+        self, spec: InputSpec, read: list[str], kinds: Kinds
+    ) -> list[tuple[exp.Expression, bool]]:
+        """What breaks a tie between rows of one lead with the same earliest ``created_at``
+        (a table has no file order): the row's values column by column in the table's own
+        column order, nulls last, text by code point (docs/engines.md). ``funnel sql`` does
+        not see the table: it orders by the table columns it reads (``read``: channel,
+        campaign, the rule and ``--by`` columns, stage dates), in that order. Each value with
+        whether it is text."""
+        types = self._types(spec)
+        if types is not None:
+            return [(col(name), kind_of(t) == "text") for name, t in types.items() if _orderable(t)]
+        text = {self._name(spec, "channel"), self._name(spec, "campaign")}
+        text |= {name for name, kind in kinds.items() if kind == "text"}
+        return [(col(name), name in text) for name in dict.fromkeys(read)]
+
+    def _tie_order(self, name: str, text: bool) -> exp.Ordered:
+        # PostgreSQL's default collation sorts text by locale; the others by code point.
+        this: exp.Expression = col(name)
+        if text and self.dialect == "postgres":
+            this = exp.Collate(this=this, expression=exp.Identifier(this="C", quoted=True))
+        return exp.Ordered(this=this, nulls_first=False)
 
     def entries(self) -> exp.Select:
         lookup = stage_lookup(self.policy)
@@ -281,7 +337,7 @@ class _Reader:
                 exp.alias_(lead, "lead_id", quoted=True),
                 exp.alias_(stage, "stage", quoted=True),
                 exp.alias_(at, "entered_us", quoted=True),
-            ).from_(exp.to_table(str(spec.table)), copy=False)
+            ).from_(self._table(spec), copy=False)
             tests = [
                 exp.not_(exp.Is(this=at.copy(), expression=exp.null())),
                 *self._not_after(at.copy()),
@@ -362,7 +418,7 @@ class _Reader:
                 tests.append(exp.or_(exp.Is(this=currency.copy(), expression=exp.null()), ours))
         if self.as_of is not None:
             tests.append(exp.LTE(this=day.copy(), expression=day_number(self.as_of)))
-        select = exp.select(*cols).from_(exp.to_table(str(spec.table)), copy=False)
+        select = exp.select(*cols).from_(self._table(spec), copy=False)
         return select.where(exp.and_(*tests), copy=False)
 
 

@@ -11,7 +11,7 @@ import polars as pl
 from funnelcli.catalogue import CLICKS, IMPRESSIONS, features_of
 from funnelcli.columns import HASH, LEAD_KEY
 from funnelcli.columns import REVENUE as REVENUE_COL
-from funnelcli.errors import InputError
+from funnelcli.errors import InputError, listed
 from funnelcli.findings import MAX_EXAMPLES, Finding
 from funnelcli.inputs.leads import load_leads
 from funnelcli.inputs.load import Loaded, flagged, keep_findings
@@ -58,12 +58,12 @@ def load_dataset(
     """Every other input read once, beside the ``leads`` that ``read_leads`` gave (their
     rows as they came; the caller may have replaced columns it is done with)."""
     if policy.inputs.spend_inputs():
-        names = ", ".join(policy.resolve(s).name for s in policy.inputs.spend_inputs())
+        names = listed(policy.resolve(s).name for s in policy.inputs.spend_inputs())
         step(f"reading spend ({names})")
     spend = load_spend(policy, as_of)
     sales = load_spend(policy, as_of, kind="sales")
     if policy.inputs.traffic_inputs():
-        names = ", ".join(policy.resolve(s).name for s in policy.inputs.traffic_inputs())
+        names = listed(policy.resolve(s).name for s in policy.inputs.traffic_inputs())
         step(f"reading traffic ({names})")
     traffic, traffic_by_campaign = load_traffic(policy, as_of)
     step(f"reading stage transitions of {leads.frame.height:,} leads")

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 
 from funnelcli.columns import FILE, RAW_REVENUE, REVENUE, date_col, raw_date_col
-from funnelcli.errors import InputError
+from funnelcli.errors import InputError, listed
 from funnelcli.findings import Finding
 from funnelcli.inputs import parse
 from funnelcli.inputs.load import (
@@ -62,7 +62,7 @@ def load_leads(policy: Policy, extras: set[str], as_of: dt.date | None = None) -
                 msg = (
                     f"{source.path}: has no column '{stage.date_column}', named as the date "
                     f"column of stage '{stage.id}' at {where}. Its headers: "
-                    f"{', '.join(file_columns(schema.names()))}."
+                    f"{listed(file_columns(schema.names()))}."
                 )
                 raise InputError(msg)
         stamps = {"created_at": (RAW_CREATED, schema["created_at"])}

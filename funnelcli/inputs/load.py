@@ -16,7 +16,7 @@ from typing import Literal
 import polars as pl
 
 from funnelcli.columns import FILE
-from funnelcli.errors import ConfigError, InputError, excerpt
+from funnelcli.errors import ConfigError, InputError, excerpt, listed
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
 from funnelcli.inputs import detect, parse
 from funnelcli.inputs.readers import MAYBE_SHORT, ROW, Scanned, Source, file_columns, scan
@@ -140,7 +140,7 @@ def open_table(
     renames = {header.strip(): canon for canon, header in spec.columns.items()}
     missing_maps = [h for h in renames if h not in names]
     if missing_maps:
-        have = ", ".join(file_columns(names))
+        have = listed(file_columns(names))
         msg = (
             f"{source.path}: the config maps a column named '{missing_maps[0]}' "
             f"({source.label}.columns) but the file has no such header. Its headers: {have}."
@@ -257,7 +257,7 @@ def _filtered(
     the filter could not do its job."""
     for column in [*spec.skip_where, *spec.keep_where]:
         if column not in names:
-            have = ", ".join(file_columns(names))
+            have = listed(file_columns(names))
             msg = (
                 f"{source.path}: {source.label} filters rows on column '{column}', but the file "
                 f"has no such header. Its headers: {have}."
@@ -415,7 +415,7 @@ def decimal_mark(
 
 
 def _missing_column(source: Source, col: str, names: list[str]) -> str:
-    have = ", ".join(file_columns(names))
+    have = listed(file_columns(names))
     return (
         f"{source.path}: required column '{col}' is missing. Its headers are: {have}. "
         f'Map one of them in the config: {source.label}.columns: {{{col}: "<header>"}}.'

@@ -41,6 +41,7 @@ _DM = (
     r"(?:,?\s+(?<h>\d{1,2})[:.](?<m>\d{2})(?:[:.](?<s>\d{2}))?\s*(?<ap>[AaPp]\.?[Mm]\.?)?)?\s*$"
 )
 MICROS = 1_000_000
+AMOUNT_LIMIT = 9e13  # currency units: beyond it a float no longer holds the cents
 TRUE_WORDS = ("true", "yes", "y", "t", "1")
 FALSE_WORDS = ("false", "no", "n", "f", "0")
 
@@ -277,15 +278,18 @@ def amount_micros(col: pl.Expr, dtype: pl.DataType, decimal: str = ".") -> pl.Ex
         negative = (f("sign") == "-") ^ (f("sign2") == "-")
         bad_signs = (f("sign") != "") & (f("sign2") != "")
         value = pl.when(~bad_signs).then(pl.when(negative).then(-number).otherwise(number))
-    finite = value.is_finite() & (value.abs() < 9e12)
-    return pl.when(finite).then((value * MICROS).round(0).cast(pl.Int64))
+    # Up to the exact range of sums (docs/inputs.md): a float holds such an amount to the
+    # cent, and 128 bits its millionths.
+    finite = value.is_finite() & (value.abs() < AMOUNT_LIMIT)
+    return pl.when(finite).then((value * MICROS).round(0).cast(pl.Int128))
 
 
 def whole_number(cell: pl.Expr, dtype: pl.DataType, decimal: str = ".") -> pl.Expr:
     """A count ≥ 0 (impressions, clicks, visits): ``1,234``, or ``1.234`` where the decimal
     mark is a comma; anything else is null."""
     micros = amount_micros(cell, dtype, decimal)
-    return pl.when((micros % MICROS == 0) & (micros >= 0)).then(micros // MICROS)
+    whole = (micros % MICROS == 0) & (micros >= 0)
+    return pl.when(whole).then((micros // MICROS).cast(pl.Int64))
 
 
 def normalise_channel(col: pl.Expr, aliases: dict[str, list[str]]) -> pl.Expr:

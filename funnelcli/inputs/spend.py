@@ -40,7 +40,7 @@ def load_spend(
     policy: Policy, as_of: dt.date | None = None, kind: str = "marketing"
 ) -> Loaded | None:
     """Spend rows of one ``kind`` (marketing or sales cost) in the config's currency:
-    ``date`` (Date), ``channel``, ``campaign``, ``micros`` (Int64 millionths), and for
+    ``date`` (Date), ``channel``, ``campaign``, ``micros`` (Int128 millionths), and for
     marketing ``impressions`` and ``clicks`` (Int64, null where the export has none). None
     when the config has no such input. Rows (and days of a range) after ``as_of`` are set
     aside before they are checked."""

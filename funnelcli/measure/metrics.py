@@ -12,7 +12,7 @@ import polars as pl
 
 from funnelcli.catalogue import REVENUE as REVENUE_FEATURE
 from funnelcli.columns import REVENUE
-from funnelcli.errors import InputError, UsageError
+from funnelcli.errors import InputError, UsageError, listed
 from funnelcli.findings import Finding
 from funnelcli.inputs.parse import MICROS
 from funnelcli.measure.prepared import Prepared
@@ -58,7 +58,7 @@ def check_groups(query: Query, leads_columns: list[str]) -> None:
     usable = [c for c in leads_columns if not c.startswith("__")]
     for col in query.by:
         if col != PERIOD and col not in usable:
-            columns = ", ".join(usable)
+            columns = listed(usable)
             msg = f"cannot group by '{col}': the leads have no such column. Columns: {columns}."
             raise UsageError(msg)
 

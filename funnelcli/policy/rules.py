@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from funnelcli.columns import SCORE_COL, dim_col
-from funnelcli.errors import ConfigError, excerpt
+from funnelcli.errors import ConfigError, excerpt, listed
 from funnelcli.policy.config import Policy
 from funnelcli.policy.yamlsrc import Key, format_problems
 
@@ -317,7 +317,7 @@ def _compile(cond: Cond, fields: Fields) -> pl.Expr:
 
 def _leaf(leaf: Leaf, fields: Fields) -> pl.Expr:
     if leaf.field not in fields:
-        shown = ", ".join(sorted(f for f in fields if not f.startswith("__"))[:25])
+        shown = listed(sorted(f for f in fields if not f.startswith("__")))
         raise _Problem(leaf.loc[:-1], f"unknown field '{leaf.field}'. Known fields: {shown}.")
     col, dtype = fields[leaf.field]
     try:
