@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 import polars as pl
 
@@ -202,6 +204,26 @@ class _Postgres:
         self.con.close()
 
 
+@contextlib.contextmanager
+def _stderr_to(log: IO[bytes]) -> Iterator[None]:
+    """File descriptor 2 pointed at ``log`` while a child process is started (it keeps it)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _tail(log: IO[bytes], lines: int = 3) -> str:
+    """The last lines a child wrote to ``log``, on one line."""
+    log.seek(0)
+    text = log.read()[-4000:].decode("utf-8", "replace")
+    return " | ".join([line.strip() for line in text.splitlines() if line.strip()][-lines:])
+
+
 class _Spark:
     def __init__(self, spec: EngineSpec) -> None:
         with warnings.catch_warnings():  # pyspark's note about the pandas version
@@ -220,16 +242,21 @@ class _Spark:
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", os.environ.get("FUNNEL_SPARK_PARTITIONS", "8"))
         )
+        # The JVM writes its launcher's lines to the stderr it inherits ("Using incubator
+        # modules", "Setting default log level"), even with -q and on success: it gets a
+        # file of its own instead, shown only when Spark cannot start.
+        self.jvm_log = tempfile.TemporaryFile()  # noqa: SIM115 (open as long as the JVM)
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _stderr_to(self.jvm_log):
                 warnings.simplefilter("ignore", FutureWarning)
                 self.spark = builder.getOrCreate()
         except Exception as err:  # the JVM did not start: Java missing or the master unreachable
+            said = _tail(self.jvm_log)
             msg = (
                 f"cannot start Spark ({spec.target}): {_reason(err)}. Spark needs a Java runtime "
                 "(java on PATH or JAVA_HOME) and, for spark://, a reachable master."
             )
-            raise UsageError(msg) from None
+            raise UsageError(msg + (f" Spark said: {said}" if said else "")) from None
         self.spark.sparkContext.setLogLevel("ERROR")
 
     def load(self, staged: Staged) -> None:

@@ -123,10 +123,29 @@ class Built:
     ctes: dict[str, exp.Expression]
     rows: exp.Select
     total: exp.Select
+    materialized: frozenset[str] = frozenset()  # CTEs to compute once (see MATERIALIZED)
 
     def statements(self) -> tuple[exp.Select, exp.Select]:
         """The rows query and the total query, each one statement."""
-        return _with_ctes(self.rows, self.ctes), _with_ctes(self.total, self.ctes)
+        return self.with_ctes(self.rows), self.with_ctes(self.total)
+
+    def with_ctes(
+        self, select: exp.Select, ctes: dict[str, exp.Expression] | None = None
+    ) -> exp.Select:
+        """``select`` under the common table expressions (``ctes``, default the report's)."""
+        for name, body in (self.ctes if ctes is None else ctes).items():
+            select = select.with_(
+                name, as_=body.copy(), materialized=name in self.materialized or None, copy=False
+            )
+        return select
+
+
+# PostgreSQL inlines a CTE read once into the query reading it, and evaluates an inlined
+# expression wherever a later column repeats it: the score's rules (a regex, say) ran once
+# for each of the two dozen stage figures that read it. Computed once instead, a 1M-lead
+# report took 2.5-3.1 s a query instead of 13.5-15 s. Other engines share the work
+# themselves (and Spark, BigQuery, Snowflake do not accept the keyword).
+MATERIALIZED = {"postgres": frozenset({"scored"})}
 
 
 def build(plan: Plan, rules: SqlPolicy, sources: dict[str, exp.Select]) -> Built:
@@ -138,13 +157,8 @@ def build(plan: Plan, rules: SqlPolicy, sources: dict[str, exp.Select]) -> Built
     parts, totals = build_parts(plan, ctes)
     side_parts, side_totals, absent = _side_parts(plan.query, plan.inputs, plan.bounds)
     rows = _union_rows(plan.query.group_by, parts + side_parts, absent)
-    return Built(ctes, rows, _cross(totals + side_totals))
-
-
-def _with_ctes(select: exp.Select, ctes: dict[str, exp.Expression]) -> exp.Select:
-    for name, body in ctes.items():
-        select = select.with_(name, as_=body.copy(), copy=False)
-    return select
+    once = MATERIALIZED.get(plan.dialect, frozenset())
+    return Built(ctes, rows, _cross(totals + side_totals), once)
 
 
 # --- qualification: score, requires, CRM evidence, reached and at -------------------------

@@ -69,8 +69,7 @@ def report_sql(
     ctes["agg_total"] = built.total
     money, final = _final(policy, query, tables.inputs)
     ctes.update(money)
-    for name, body in ctes.items():
-        final = final.with_(name, as_=body, copy=False)
+    final = built.with_ctes(final, ctes)
     return _header(policy, dialect, as_of) + final.sql(dialect=dialect, pretty=True) + ";\n"
 
 
