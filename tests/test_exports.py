@@ -467,3 +467,56 @@ def test_a_spend_range_ending_before_it_starts_is_a_bad_date(project: Project) -
     }
     days = [r for r in report["rows"] if r["group"]["channel"] == "web" and r["spend"]]
     assert len(days) == 7 and all(r["spend"] == 1.0 for r in days)
+
+
+CJK_POLICY = """\
+version: 1
+currency: CNY
+timezone: Asia/Shanghai
+inputs:
+  leads: {{path: {file}, columns: {{lead_id: "{id}", created_at: "{created}", channel: "{channel}"}}}}
+stages:
+  - {{id: lead, name: 线索}}
+  - {{id: won, name: 客户, evidence: policy}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("fixture", "encoding", "channels"),
+    [
+        ("leads-zh-cn-gbk.csv", "GB18030", {"百度推广": 2, "微信广告": 1, "展会": 1}),
+        ("leads-zh-tw-big5.csv", "Big5", {"臉書廣告": 2, "展會": 1}),
+        ("leads-ja-sjis.csv", "Shift_JIS", {"検索広告": 1, "展示会": 1}),
+        ("leads-ko-euckr.csv", "EUC-KR", {"검색광고": 1, "전시회": 1}),
+    ],
+)
+def test_cjk_excel_exports_are_read_in_their_own_encoding(
+    project: Project, fixture: str, encoding: str, channels: dict[str, int]
+) -> None:
+    """Excel on Chinese, Taiwanese, Japanese and Korean Windows writes its code page:
+    channel names come out as written (never 百度推广 read as °Ù¶ÈÍÆ¹ã), the headers too,
+    and the year-first dates Excel writes there (2026/3/2 9:15) are read."""
+    shutil.copy(FIXTURES / fixture, project.root / fixture)
+    header = (
+        (FIXTURES / fixture)
+        .read_bytes()
+        .split(b"\r\n")[0]
+        .decode(
+            {"GB18030": "gbk", "Big5": "cp950", "Shift_JIS": "cp932", "EUC-KR": "cp949"}[encoding]
+        )
+    )
+    lead_id, created, channel = header.split(",")[:3]
+    project.policy(CJK_POLICY.format(file=fixture, id=lead_id, created=created, channel=channel))
+    report = report_json(project, "--as-of", "2026-03-31")
+    assert {r["group"]["channel"]: r["leads"] for r in report["rows"]} == channels
+    assert _detected(report)[fixture] == f"encoding {encoding}"
+
+
+def test_a_file_no_encoding_explains_is_refused_naming_encoding(project: Project) -> None:
+    # Half-width katakana alone: bytes that fit several code pages, none of them surely.
+    leads = "lead_id,created_at,channel\nL1,2026-03-02,ｶﾀｶﾅ\nL2,2026-03-03,ﾃｽﾄ\n"
+    (project.root / "leads.csv").write_bytes(leads.encode("cp932"))
+    run = invoke("report", "-c", project.config)
+    assert run.exit_code == 3, run.stderr
+    assert "leads.csv: is not UTF-8" in run.stderr
+    assert "Set inputs.leads.encoding to the file's encoding" in run.stderr

@@ -10,9 +10,11 @@ import itertools
 import polars as pl
 
 # ISO 8601: a date, optionally a time (minutes, seconds, fraction), optionally Z or ±hh:mm.
+# Also the year-first layout Excel writes on Chinese, Japanese and Korean Windows
+# (2026/3/2 9:15): the year first, it reads one way only.
 _TS = (
-    r"^\s*(?<date>\d{4}-\d{2}-\d{2})"
-    r"(?:[T ](?<h>\d{2}):(?<m>\d{2})(?::(?<s>\d{2})(?<f>[.,]\d{1,9})?)?)?"
+    r"^\s*(?<date>\d{4}-\d{2}-\d{2}|\d{4}/\d{1,2}/\d{1,2})"
+    r"(?:[T ](?<h>\d{1,2}):(?<m>\d{2})(?::(?<s>\d{2})(?<f>[.,]\d{1,9})?)?)?"
     r"\s*(?<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
 # A currency before or after the number: a symbol (€, $, R$, US$) or an ISO code (EUR).
@@ -226,7 +228,8 @@ def _parse_iso(text: pl.Expr, tz: str) -> pl.Expr:
 def _from_parts(parts: pl.Expr, tz: str) -> pl.Expr:
     """A datetime in ``tz`` from the named groups of the ISO regex."""
     f = parts.struct.field
-    day = strptime(f("date"), "%Y-%m-%d", pl.Date).cast(pl.Datetime("us"))
+    date = f("date").str.replace_all("/", "-", literal=True)
+    day = strptime(date, "%Y-%m-%d", pl.Date).cast(pl.Datetime("us"))
     hour, minute = f("h").cast(pl.Int64), f("m").cast(pl.Int64)
     second = f("s").cast(pl.Int64).fill_null(0)
     frac = f("f").str.slice(1).str.pad_end(6, "0").str.slice(0, 6).cast(pl.Int64).fill_null(0)
