@@ -7,6 +7,7 @@ hands the pipeline typed values. Nothing below the CLI knows a flag's name."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from funnelcli.engines.spec import parse_engine
@@ -60,7 +61,7 @@ class ReportRequest:
                 "and --until."
             )
             raise UsageError(msg)
-        within = self.within
+        within = within_flag(self.within)
         days = int(within) if within is not None and within.is_integer() else within
         query = Query(
             since,
@@ -77,30 +78,54 @@ class ReportRequest:
         return query, summary
 
 
+# Dates a report can be about: windows a century long, a year back for --compare, and the
+# day after --as-of all stay within what a date can hold.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(9000, 12, 31)
+MAX_DAYS = 36_600  # --last and --within: a century at most
+
+
 def date_flag(value: str | None, flag: str) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError(f"{flag} {value!r} is not a date; use YYYY-MM-DD.") from None
+    return _in_range(day, flag)
+
+
+def _in_range(day: dt.date, flag: str) -> dt.date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        msg = f"{flag} {day}: use a day between {FIRST_DAY} and {LAST_DAY}."
+        raise UsageError(msg)
+    return day
 
 
 def span_flag(value: str) -> None:
     try:
-        parse_span(value)
+        span = parse_span(value)
     except ValueError:
         msg = f"--last {value!r}: use a count and a unit, e.g. 7d, 4w, 1m or 1q."
         raise UsageError(msg) from None
+    days = span.n * {"d": 1, "w": 7, "m": 31, "q": 92}[span.unit]
+    if days > MAX_DAYS:
+        raise UsageError(f"--last {value}: a window of at most a century (e.g. 100m, 1200w).")
+
+
+def within_flag(value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value <= MAX_DAYS):
+        raise UsageError(f"--within {value}: give a number of days up to {MAX_DAYS:,}.")
+    return value
 
 
 def as_of_flag(value: str | None) -> None:
     """``--as-of``: a date, ``today`` or ``yesterday`` (resolved later in the policy's zone)."""
     try:
-        parse_as_of(value, dt.date(2000, 1, 1))
+        day = parse_as_of(value, dt.date(2000, 1, 1))
     except ValueError:
         msg = f"--as-of {value!r} is not a date; use YYYY-MM-DD, today or yesterday."
         raise UsageError(msg) from None
+    _in_range(day, "--as-of")
 
 
 def preset_flag(value: str | None) -> tuple[str, ...]:

@@ -427,7 +427,12 @@ def mutate_parquet(rng: random.Random, path: Path) -> str:
         data, what = mutate_bytes(rng, path.read_bytes())
         path.write_bytes(data)
         return "parquet " + what
-    frame = pl.read_parquet(path)
+    try:
+        frame = pl.read_parquet(path)
+    except pl.exceptions.PolarsError:  # damaged by an earlier mutation: damage it further
+        data, what = mutate_bytes(rng, path.read_bytes())
+        path.write_bytes(data)
+        return "parquet " + what
     column = rng.choice(frame.columns)
     kind = rng.choice(sorted(PARQUET_TYPES))
     frame = frame.with_columns(PARQUET_TYPES[kind](pl.col(column)).alias(column))
