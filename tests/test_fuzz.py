@@ -54,6 +54,15 @@ def test_an_unterminated_quote_in_the_data_names_the_file_and_row(sample: Path) 
     assert "the quote opened on line 22 (data row 21) may be unterminated" in run.stderr
 
 
+def test_a_field_not_properly_escaped_names_its_row(project: Project) -> None:
+    project.write(
+        "leads.csv", 'lead_id,created_at,channel\nL1,2026-03-02,web\nL2,2026-03-03,"x"y\n'
+    )
+    run = invoke("report", "-c", project.config)
+    assert run.exit_code == 3, run.stderr
+    assert "leads.csv: row 2: a quote inside a field (',' expected after '\"')" in run.stderr
+
+
 def test_a_broken_quote_in_the_traffic_file_is_exit_3_not_a_crash(sample: Path) -> None:
     """The traffic file is first read by the decimal-mark detection: its parse error used
     to escape as an internal error there."""

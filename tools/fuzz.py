@@ -444,15 +444,20 @@ def mutate_parquet(rng: random.Random, path: Path) -> str:
 
 def mutate_workbook(rng: random.Random, path: Path) -> str:
     """The first sheet's XML (or another part of the workbook) damaged."""
-    with zipfile.ZipFile(path) as book:
-        parts = {name: book.read(name) for name in book.namelist()}
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = {name: book.read(name) for name in book.namelist()}
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):  # damaged by an earlier one
+        data, what = mutate_bytes(rng, path.read_bytes())
+        path.write_bytes(data)
+        return "xlsx " + what
     sheet = next((n for n in parts if n.startswith("xl/worksheets/")), None)
     kind = rng.choice(["ref", "ref", "xml", "drop", "strings", "bytes"])
     if kind == "bytes" or sheet is None:
         data, what = mutate_bytes(rng, path.read_bytes())
         path.write_bytes(data)
         return "xlsx " + what
-    xml = parts[sheet].decode("utf-8")
+    xml = parts[sheet].decode("utf-8", errors="replace")
     if kind == "ref":
         refs = re.findall(r'r="([A-Z]+[0-9]+)"', xml)
         new = rng.choice(

@@ -533,6 +533,11 @@ def reading(scanned: Scanned) -> Iterator[None]:
     try:
         yield
     except pl.exceptions.PolarsError as err:
+        # A CSV is all text: only the parser's own errors are the file's fault; any other
+        # error on it is funnel's (exit 70, not hidden as a bad file). Parquet and Excel
+        # columns come typed, and a type funnel cannot read is the file's.
+        if scanned.text is not None and not isinstance(err, pl.exceptions.ComputeError):
+            raise
         scanned.verify()  # names the ragged row or open quote when there is one
         text = str(err).strip()
         first = text.splitlines()[0] if text else type(err).__name__

@@ -11,6 +11,8 @@ that column.
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import os
 import stat
@@ -72,6 +74,7 @@ class Scanned:
         polars could not read it, so that clean files are read once."""
         if self.text is not None:
             _check_structure(self.source, self.text, len(self.text.header))
+            _check_quoting(self.source, self.text)
 
     def verify_short_rows(self) -> None:
         """:meth:`verify` for a file polars read whole, some of whose rows have an empty last
@@ -371,6 +374,27 @@ def _check_structure(source: Source, text: detect.Text, width: int) -> None:
             "Fix the export (a stray delimiter or an unquoted value?) and run again."
         )
         raise InputError(msg)
+
+
+def _check_quoting(source: Source, text: detect.Text) -> None:
+    """A quote in the middle of a field (``"x"y``, ``5" screen``) that polars refuses although
+    every row has its cells: the csv module, strict, names the row. Only run once polars has
+    failed on the file, so its pace does not matter."""
+    data = text.data if text.data is not None else source.path.read_bytes()
+    lines = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
+    for _ in range(source.skip_rows):
+        lines.readline()
+    rows = csv.reader(lines, delimiter=text.delimiter, strict=True)
+    try:
+        for _ in rows:
+            pass
+    except csv.Error as err:
+        row = max(rows.line_num - 1, 1)  # the header is line 1
+        msg = (
+            f"{source.path}: row {row}: a quote inside a field ({err}). Quote the whole "
+            'field and double the quotes inside it ("5"" screen"), or export the file again.'
+        )
+        raise InputError(msg) from None
 
 
 def _check_quotes(source: Source, text: detect.Text, line: int) -> None:
