@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -124,18 +124,12 @@ def run_report(
     data-quality checks. ``query`` and ``summary`` are valid (``request.ReportRequest``)."""
     span = parse_span(summary.last) if summary.last else None
     now = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(policy.timezone))
-    try:
+    with _on_the_calendar(summary.as_of):
         as_of = parse_as_of(summary.as_of, now.date())
         window = last(span, as_of) if span else Window(query.since, query.until)
         query = replace(query, since=window.since, until=window.until, as_of=as_of)
         against = _comparison(summary.compare, window, span)
         _ = query.maturity_cutoff
-    except OverflowError:
-        msg = (
-            f"as of {summary.as_of or 'today'}, the dates of the window, its comparison or its "
-            "conversion window run off the calendar; pick an as-of day within years 2 to 9998."
-        )
-        raise UsageError(msg) from None
     # An explicit --as-of is a point in time: later events are set aside as files are read.
     cut = as_of if summary.as_of is not None else None
     by = {c for c in query.by if c != PERIOD}
@@ -163,10 +157,26 @@ def report_sql(policy: Policy, query: Query, summary: Summary, dialect: str) -> 
     if summary.as_of is None:
         return statement_sql(policy, query, dialect, span=span, as_of=None)
     today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(policy.timezone)).date()
-    as_of = parse_as_of(summary.as_of, today)
-    window = last(span, as_of) if span else Window(query.since, query.until)
-    query = replace(query, since=window.since, until=window.until, as_of=as_of)
+    with _on_the_calendar(summary.as_of):
+        as_of = parse_as_of(summary.as_of, today)
+        window = last(span, as_of) if span else Window(query.since, query.until)
+        query = replace(query, since=window.since, until=window.until, as_of=as_of)
+        _ = query.maturity_cutoff, as_of + dt.timedelta(days=1)  # the statement's own days
     return statement_sql(policy, query, dialect, span=None, as_of=as_of)
+
+
+@contextlib.contextmanager
+def _on_the_calendar(as_of: str | None) -> Iterator[None]:
+    """Date arithmetic past year 9999 or before year 1 (a window, a month or a year back,
+    the day after --as-of) is the user's choice of day, said as such."""
+    try:
+        yield
+    except (OverflowError, ValueError):
+        msg = (
+            f"as of {as_of or 'today'}, the dates of the window, its comparison or its "
+            "conversion window run off the calendar; pick an as-of day within years 2 to 9998."
+        )
+        raise UsageError(msg) from None
 
 
 def _on_engine(

@@ -167,10 +167,10 @@ def test_a_message_names_a_few_of_100000_headers(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--as-of", "0001-01-01", "--last", "1q"], "--as-of 0001-01-01: use a day between"),
+        (["--as-of", "0001-01-01", "--last", "1q"], "run off the calendar"),
         (["--within", "inf"], "--within inf: give a number of days up to 36,600."),
         (["--last", "99999w"], "--last 99999w: a window of at most a century"),
-        (["--since", "9999-12-31"], "--since 9999-12-31: use a day between"),
+        (["--as-of", "0001-02-15", "--last", "1m", "--compare", "year"], "run off the calendar"),
     ],
 )
 def test_dates_and_spans_beyond_a_calendar_are_usage_errors(
@@ -188,3 +188,13 @@ def test_a_seeded_slice_of_the_fuzzer_finds_no_crash(tmp_path: Path) -> None:
     found = fuzz.fuzz(range(300), out=tmp_path / "crashes", subprocess_mode=False, timeout=60.0,
                       report=lambda _line: None)  # fmt: skip
     assert not found, {key: [r.case.seed for r in results] for key, results in found.items()}
+
+
+def test_funnel_sql_off_the_calendar_is_a_usage_error(sample: Path) -> None:
+    config = sample / "funnel.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"path: sample_data/(\w+)\.csv", r"table: crm.\1", text))
+    run = invoke("sql", "-c", config, "--as-of", "0001-01-01", "--last", "1q")
+    assert run.exit_code == 2, run.stderr
+    assert "as of 0001-01-01, the dates of the window" in run.stderr
+    assert "run off the calendar" in run.stderr

@@ -56,9 +56,9 @@ currency: USD
 timezone: {timezone}
 inputs:
   leads: {{path: {leads}, columns: {{revenue: deal_value}}}}
-  spend: {{path: data/spend.csv}}
-  traffic: {{path: data/traffic.csv}}
-  transitions: {{path: data/transitions.csv}}
+  spend: {{path: {spend}}}
+  traffic: {{path: {traffic}}}
+  transitions: {{path: {transitions}}}
 channels:
   aliases:
     paid_search: ["Google Ads", "adwords", "Paid Search"]
@@ -150,14 +150,17 @@ def make_base(folder: Path, *, leads: int = 300, seed: int = 3) -> Path:
 
     data = folder / "data"
     write_sample(SampleSpec(leads=leads, seed=seed, months=3), data)
-    frame = pl.read_csv(data / "leads.csv", infer_schema=False)
-    frame.write_parquet(data / "leads.parquet")
-    frame.write_excel(data / "leads.xlsx", worksheet="Leads")
+    for table in TABLES:  # each table also as Parquet (typed) and as a workbook (text)
+        frame = pl.read_csv(data / f"{table}.csv", infer_schema=False)
+        frame.write_parquet(data / f"{table}.parquet")
+        frame.write_excel(data / f"{table}.xlsx", worksheet=table.capitalize())
     return folder
 
 
-def policy_text(leads: str, timezone: str = "UTC") -> str:
-    return POLICY.format(leads=leads, timezone=timezone)
+def policy_text(files: dict[str, str], timezone: str = "UTC") -> str:
+    """The policy over ``files`` ({table: path}; a table not named is its CSV)."""
+    paths = {t: files.get(t, f"data/{t}.csv") for t in TABLES}
+    return POLICY.format(timezone=timezone, **paths)
 
 
 # ------------------------------------------------------------------ mutations
@@ -377,7 +380,60 @@ def _yaml_operator(rng: random.Random, doc: dict, _path: tuple[object, ...]) -> 
     return f"yaml: operator at {path}"
 
 
-YAML_MUTATIONS = [_yaml_value, _yaml_value, _yaml_value, _yaml_drop, _yaml_add, _yaml_operator]
+# What an input may set (docs/inputs.md), with values a user might write, right or wrong.
+# fmt: off
+INPUT_OPTIONS: dict[str, list[object]] = {
+    "encoding": ["utf-8", "utf-16", "gbk", "big5", "cp1252", "latin-1", "nope", "shift_jis"],
+    "delimiter": [";", "\t", "|", ",", "ab"],
+    "decimal": [",", "."],
+    "date_format": ["%d/%m/%Y", ["%Y-%m-%d", "%d.%m.%Y"], "%Q", "%Y-%m-%dT%H:%M:%SZ"],
+    "types": [{"company_size": "date"}, {"lead_type": "int"}, {"budget": "bool"},
+              {"pages_viewed": "float"}, {"email_bounced": "str"}],
+    "null_values": [["", "N/A", "0"], ["web"], []],
+    "skip_rows": [1, 5, 1000],
+    "sheet": ["Leads", 2, "Nope"],
+    "preset": ["hubspot", "salesforce", "google_ads", "meta", "ga4", "pipedrive", "nope"],
+    "skip_where": [{"channel": "(?i)email"}, {"channel": "["}, {"nope": "x"}],
+    "keep_where": [{"channel": "paid"}, {"campaign": "^$"}],
+    "defaults": [{"campaign": "x"}, {"currency": "EUR"}, {"channel": ""}],
+    "stage": ["mql", "won", "nope"],
+    "kind": ["sales"],
+    "columns": [{"lead_id": "nope"}, {"channel": "campaign"}, {"created_at": "date"},
+                {"amount": "clicks"}, {"entered_at": "lead_id"}],
+}
+STAGE_OPTIONS: dict[str, list[object]] = {
+    "date_column": ["deal_value", "created_at", "nope", "budget"],
+    "evidence": ["policy", "crm"],
+    "requires": [{"score": {"gte": 1000}}, {"field": "lead_type", "matches": "(?i)demo"},
+                 {"touches": {"type": "webinar"}}],
+}
+# fmt: on
+
+
+def _yaml_input_option(rng: random.Random, doc: dict, _path: tuple[object, ...]) -> str:
+    inputs = doc.get("inputs")
+    if not isinstance(inputs, dict) or not inputs:
+        return "yaml: unchanged"
+    name = rng.choice(sorted(inputs))
+    if not isinstance(inputs[name], dict):
+        return "yaml: unchanged"
+    key = rng.choice(sorted(INPUT_OPTIONS))
+    inputs[name][key] = rng.choice(INPUT_OPTIONS[key])
+    return f"yaml: inputs.{name}.{key} = {inputs[name][key]!r}"
+
+
+def _yaml_stage_option(rng: random.Random, doc: dict, _path: tuple[object, ...]) -> str:
+    stages = [s for s in doc.get("stages") or [] if isinstance(s, dict)]
+    if not stages:
+        return "yaml: unchanged"
+    stage = rng.choice(stages)
+    key = rng.choice(sorted(STAGE_OPTIONS))
+    stage[key] = rng.choice(STAGE_OPTIONS[key])
+    return f"yaml: stage {stage.get('id')!r}.{key} = {stage[key]!r}"
+
+
+YAML_MUTATIONS = [_yaml_value, _yaml_value, _yaml_drop, _yaml_add, _yaml_operator,
+                  _yaml_input_option, _yaml_input_option, _yaml_stage_option]  # fmt: skip
 
 
 def mutate_yaml(rng: random.Random, text: str) -> tuple[str, str]:
@@ -568,24 +624,15 @@ def build_case(seed: int, base: Path, work: Path) -> Case:
     rng = random.Random(seed)
     shutil.copytree(base, work)
     case = Case(seed)
-    leads_file = rng.choice(["data/leads.csv"] * 4 + ["data/leads.parquet", "data/leads.xlsx"])
+    kinds = {t: rng.choice(["csv"] * 6 + ["parquet", "xlsx"]) for t in TABLES}
+    files = {t: f"data/{t}.{kind}" for t, kind in kinds.items()}
     timezone = rng.choice(["UTC"] * 5 + ["Asia/Shanghai", "America/Los_Angeles"])
-    policy = policy_text(leads_file, timezone)
+    policy = policy_text(files, timezone)
     for _ in range(rng.choice([1, 1, 1, 2])):
-        target = rng.choice(["csv", "csv", "csv", "yaml", "table"])
-        if target == "yaml":
+        if rng.random() < 0.3:
             policy, what = mutate_yaml(rng, policy)
-        elif target == "table" and leads_file.endswith("parquet"):
-            what = mutate_parquet(rng, work / leads_file)
-        elif target == "table" and leads_file.endswith("xlsx"):
-            what = mutate_workbook(rng, work / leads_file)
         else:
-            name = rng.choice(TABLES)
-            path = work / "data" / f"{name}.csv"
-            mutator = rng.choice([mutate_csv, mutate_csv, mutate_bytes])
-            data, what = mutator(rng, path.read_bytes())
-            path.write_bytes(data)
-            what = f"{name}.csv {what}"
+            what = _mutate_table(rng, work, rng.choice(TABLES), kinds)
         case.mutations.append(what)
     (work / "funnel.yaml").write_text(policy, encoding="utf-8", errors="surrogateescape")
     case.args, case.output, case.fmt = command_line(rng, work / "funnel.yaml", work)
@@ -595,6 +642,18 @@ def build_case(seed: int, base: Path, work: Path) -> Case:
     if case.output is not None:
         case.output.write_text(SENTINEL)
     return case
+
+
+def _mutate_table(rng: random.Random, work: Path, table: str, kinds: dict[str, str]) -> str:
+    path = work / "data" / f"{table}.{kinds[table]}"
+    if kinds[table] == "parquet":
+        return f"{table} " + mutate_parquet(rng, path)
+    if kinds[table] == "xlsx":
+        return f"{table} " + mutate_workbook(rng, path)
+    mutator = rng.choice([mutate_csv, mutate_csv, mutate_bytes])
+    data, what = mutator(rng, path.read_bytes())
+    path.write_bytes(data)
+    return f"{table}.csv {what}"
 
 
 def run_in_process(args: list[str]) -> Outcome:

@@ -19,6 +19,7 @@ kana, KS X 1001's 2,350 hangul). When no candidate explains the bytes, the calle
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 WESTERN = ("cp1252", "iso8859_15", "latin_1")
@@ -96,11 +97,11 @@ def non_ascii_lines(sample: bytes) -> bytes:
 def commonness(text: str, codec: str) -> float:
     """The share of the non-ASCII characters of ``text`` that are common in ``codec``'s
     language (0 when there are none)."""
-    chars = [c for c in text if ord(c) > 0x7F]
-    if not chars:
+    counts = Counter(c for c in text if ord(c) > 0x7F)
+    if not counts:
         return 0.0
-    common = COMMON[codec]
-    return sum(1 for c in chars if common(c)) / len(chars)
+    common = COMMON[codec]  # judged once per distinct character: a few hundred, not millions
+    return sum(n for c, n in counts.items() if common(c)) / counts.total()
 
 
 def guess(sample: bytes) -> Guess | None:
