@@ -3,6 +3,7 @@ the message a user now sees, and a bounded, seeded slice of the fuzzer itself.""
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from pathlib import Path
