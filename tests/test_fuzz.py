@@ -199,3 +199,21 @@ def test_funnel_sql_off_the_calendar_is_a_usage_error(sample: Path) -> None:
     assert run.exit_code == 2, run.stderr
     assert "as of 0001-01-01, the dates of the window" in run.stderr
     assert "run off the calendar" in run.stderr
+
+
+def test_a_workbook_with_a_damaged_compressed_sheet_is_exit_3(tmp_path: Path) -> None:
+    frame = pl.read_csv(SAMPLE / "leads.csv", infer_schema=False).head(200)
+    frame.write_excel(tmp_path / "leads.xlsx", worksheet="Leads")
+    data = bytearray((tmp_path / "leads.xlsx").read_bytes())
+    start = data.find(b"xl/worksheets/sheet1.xml") + 200  # inside its deflate stream
+    data[start : start + 8] = bytes(b ^ 0x5A for b in data[start : start + 8])
+    (tmp_path / "leads.xlsx").write_bytes(bytes(data))
+    config = tmp_path / "funnel.yaml"
+    config.write_text(
+        "version: 1\ninputs:\n  leads: {path: leads.xlsx}\n"
+        "stages:\n  - {id: lead}\n  - {id: won, evidence: policy}\n",
+        encoding="utf-8",
+    )
+    run = invoke("report", "-c", config)
+    assert run.exit_code == 3, run.stderr
+    assert "leads.xlsx: cannot be read as a workbook" in run.stderr

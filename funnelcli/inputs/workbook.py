@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
@@ -68,8 +69,8 @@ def sheet_extent(path: Path, sheet: str | int | None) -> Extent | None:
                 return None
             with book.open(part) as xml:
                 return _extent(xml)
-    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError, EOFError):
-        return None
+    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError, EOFError, zlib.error):
+        return None  # a damaged package: the workbook reader says what is wrong with it
 
 
 def _sheet_part(book: zipfile.ZipFile, sheet: str | int | None) -> str | None:
