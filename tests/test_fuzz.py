@@ -1,4 +1,4 @@
-"""What the fuzzer (tools/fuzz.py) found stays fixed: each crash as a hand-made case with
+"""What the fuzzer (tools/fuzz/) found stays fixed: each crash as a hand-made case with
 the message a user now sees, and a bounded, seeded slice of the fuzzer itself."""
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def test_dates_and_spans_beyond_a_calendar_are_usage_errors(
 
 
 def test_a_seeded_slice_of_the_fuzzer_finds_no_crash(tmp_path: Path) -> None:
-    """300 cases of tools/fuzz.py in this process (the long runs are by hand: see its
+    """300 cases of tools/fuzz/ in this process (the long runs are by hand: see its
     docstring). A crash is an internal error, a traceback, an undocumented exit code, or a
     damaged or half-written output."""
     found = fuzz.fuzz(range(300), out=tmp_path / "crashes", subprocess_mode=False, timeout=60.0,
