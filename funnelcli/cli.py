@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from polars.exceptions import PanicException
 from rich.console import Console
 from rich.text import Text
 
@@ -157,7 +158,7 @@ def _guard(ctx: typer.Context, work: Callable[[], Any]) -> Any:
     except Terminated:
         stderr.print("terminated")
         raise typer.Exit(EXIT_TERMINATED) from None
-    except Exception as err:  # a bug: say so briefly; --debug shows the traceback
+    except (Exception, PanicException) as err:  # a bug: say so briefly (--debug: traceback)
         if debug:
             traceback.print_exc()
         text = f" {type(err).__name__}: {err} (rerun with --debug)"

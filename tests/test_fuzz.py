@@ -217,3 +217,43 @@ def test_a_workbook_with_a_damaged_compressed_sheet_is_exit_3(tmp_path: Path) ->
     run = invoke("report", "-c", config)
     assert run.exit_code == 3, run.stderr
     assert "leads.xlsx: cannot be read as a workbook" in run.stderr
+
+
+def test_a_damaged_parquet_file_is_exit_3_even_when_the_reader_panics(sample: Path) -> None:
+    """Bytes spliced out of a Parquet file leave its page offsets pointing past its end: the
+    Parquet reader panics (a Rust assertion) rather than raising an error."""
+    traffic = pl.read_csv(SAMPLE / "traffic.csv", infer_schema=False)
+    traffic.write_parquet(sample / "traffic.parquet")
+    data = (sample / "traffic.parquet").read_bytes()
+    (sample / "traffic.parquet").write_bytes(data[:136] + data[1128:])
+    config = sample / "funnel.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("sample_data/traffic.csv", "traffic.parquet"), encoding="utf-8")
+    run = invoke("score", "--rules", "-c", config)
+    assert run.exit_code == 3, run.stderr
+    assert "traffic.parquet: cannot be read" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("{field: job_title, matches: [1, 2]}", "when.matches: 'matches' takes text, got [1, 2]."),
+        ("{field: lead_type, in: true}", "when.in: 'in' takes a list of values, got True."),
+        ("{field: lead_type, eq: [a]}", "when.eq: 'eq' compares with one value"),
+        (
+            "{field: job_title, matches: '(head'}",
+            "when.matches: bad regex '(head': 'unclosed group'",
+        ),
+    ],
+)
+def test_a_conditions_value_of_the_wrong_shape_is_refused_by_funnel_sql_too(
+    sample: Path, rule: str, message: str
+) -> None:
+    """funnel sql sees no column types; the shape of each operator's value is checked
+    before either compiler runs."""
+    config = sample / "funnel.yaml"
+    text = config.read_text(encoding="utf-8").replace("{field: company_size, gte: 50}", rule)
+    config.write_text(re.sub(r"path: sample_data/(\w+)\.csv", r"table: crm.\1", text))
+    run = invoke("sql", "-c", config, "--dialect", "duckdb")
+    assert run.exit_code == 2, run.stderr
+    assert "funnel.yaml:34: scoring.fit[0]." + message in run.stderr.replace("\n", " ")

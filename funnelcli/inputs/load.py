@@ -532,6 +532,15 @@ def reading(scanned: Scanned) -> Iterator[None]:
     names the file and, when the structure is at fault, its first bad row."""
     try:
         yield
+    except pl.exceptions.PanicException as err:
+        if scanned.text is not None:
+            raise
+        # The Parquet reader asserts on a file whose byte ranges point past its end.
+        msg = (
+            f"{scanned.source.path}: cannot be read: the file is damaged ({_first(err)}). "
+            "Export it again."
+        )
+        raise InputError(msg) from None
     except pl.exceptions.PolarsError as err:
         # A CSV is all text: only the parser's own errors are the file's fault; any other
         # error on it is funnel's (exit 70, not hidden as a bad file). Parquet and Excel
@@ -539,10 +548,15 @@ def reading(scanned: Scanned) -> Iterator[None]:
         if scanned.text is not None and not isinstance(err, pl.exceptions.ComputeError):
             raise
         scanned.verify()  # names the ragged row or open quote when there is one
-        text = str(err).strip()
-        first = text.splitlines()[0] if text else type(err).__name__
         msg = (
-            f"{scanned.source.path}: cannot be read ({excerpt(first, 200)[1:-1]}). "
+            f"{scanned.source.path}: cannot be read ({_first(err)}). "
             "Check the file is a complete export of one table."
         )
         raise InputError(msg) from None
+
+
+def _first(err: BaseException) -> str:
+    """An error's first line, at most 200 characters."""
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else type(err).__name__
+    return excerpt(first, 200)[1:-1]

@@ -168,7 +168,33 @@ def _parse_leaf(cond: dict[str, Any], loc: Key) -> Leaf:
     if unknown or len(ops) != 1:
         got = ", ".join(map(str, ops)) or "none"
         raise _Problem(loc, f"needs exactly one operator of {', '.join(OPERATORS)}; got {got}.")
-    return Leaf(name, ops[0], cond[ops[0]], (*loc, ops[0]))
+    op, value = ops[0], cond[ops[0]]
+    _check_shape(op, value, (*loc, op))
+    return Leaf(name, op, value, (*loc, op))
+
+
+_SCALAR = (str, int, float, dt.date)  # bool is an int
+
+
+def _check_shape(op: str, value: Any, loc: Key) -> None:
+    """The value an operator takes, whatever the column: a list for in/not_in/between,
+    text for matches/contains, one value for a comparison. Checked once here for every
+    compiler (the SQL one of ``funnel sql`` sees no column types)."""
+    if op in ("in", "not_in", "between"):
+        items = _list_value(op, value, loc)
+        odd = [v for v in items if not isinstance(v, _SCALAR)]
+        if odd:
+            raise _Problem(
+                loc, f"'{op}' takes plain values (text, numbers, dates), got {odd[0]!r}."
+            )
+    elif op in ("matches", "contains") and not isinstance(value, str):
+        raise _Problem(loc, f"'{op}' takes text, got {value!r}.")
+    elif op == "matches" and (problem := regex_problem(value)):
+        raise _Problem(loc, f"bad regex {excerpt(value)}: {excerpt(problem, 200)}")
+    elif op in SYMBOLS and not isinstance(value, _SCALAR):
+        raise _Problem(
+            loc, f"'{op}' compares with one value (text, a number, a date), got {value!r}."
+        )
 
 
 def fields_of(cond: Cond) -> tuple[str, ...]:
@@ -388,13 +414,8 @@ def _list_value(op: str, value: Any, loc: Key) -> list[Any]:
 def _text_op(op: str, value: Any, col: pl.Expr, dtype: pl.DataType, loc: Key) -> pl.Expr:
     if dtype != pl.String:
         raise _Problem(loc, f"'{op}' needs a text column, but this field is {_kind(dtype)}.")
-    if not isinstance(value, str):
-        raise _Problem(loc, f"'{op}' takes text, got {value!r}.")
-    if op == "contains":
+    if op == "contains":  # the value's shape and the regex are checked by parse()
         return col.str.contains(value, literal=True).fill_null(False)
-    problem = regex_problem(value)
-    if problem:
-        raise _Problem(loc, f"bad regex {excerpt(value)}: {excerpt(problem, 200)}")
     return col.str.contains(value).fill_null(False)
 
 
@@ -403,7 +424,10 @@ def regex_problem(pattern: str) -> str | None:
     try:
         pl.Series([""]).str.contains(pattern)
     except pl.exceptions.PolarsError as err:
-        return str(err).strip().splitlines()[-1] if str(err).strip() else "invalid"
+        # "regex parse error: … error: unclosed group", then the expression polars ran.
+        text = str(err).split("This error occurred")[0].strip()
+        said = [line.strip() for line in text.splitlines() if line.strip().startswith("error:")]
+        return said[-1].removeprefix("error:").strip() if said else "invalid"
     return None
 
 

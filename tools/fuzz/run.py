@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,17 +40,21 @@ def run_in_process(args: list[str]) -> Outcome:
 
     runner = CliRunner(env={"COLUMNS": "100", "NO_COLOR": "1"})
     start = time.monotonic()
-    result = runner.invoke(app, args)
+    try:
+        result = runner.invoke(app, args)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as err:  # a Rust panic is no Exception: the runner lets it through
+        return Outcome(70, "", _traceback(err), time.monotonic() - start)
     took = time.monotonic() - start
-    stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
-        import traceback  # noqa: PLC0415
+        return Outcome(70, result.stdout, result.stderr + _traceback(result.exception), took)
+    return Outcome(result.exit_code, result.stdout, result.stderr, took)
 
-        stderr += "Traceback (most recent call last):\n" + "".join(
-            traceback.format_exception(result.exception)
-        )
-        return Outcome(70, result.stdout, stderr, took)
-    return Outcome(result.exit_code, result.stdout, stderr, took)
+
+def _traceback(err: BaseException) -> str:
+    lines = traceback.format_exception(err)
+    return "Traceback (most recent call last):\n" + "".join(lines[1:])
 
 
 def run_subprocess(args: list[str], timeout: float) -> Outcome:
