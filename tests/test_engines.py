@@ -853,7 +853,7 @@ TIED_LEADS = [  # lead_id, created_at, channel, won_at
 ]
 
 
-@pytest.mark.parametrize("kind", ["duckdb", "postgres"])
+@pytest.mark.parametrize("kind", ["duckdb", "postgres", "spark"])
 def test_tables_break_ties_by_the_rows_values_and_set_aside_later_stage_dates(
     kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
@@ -884,6 +884,11 @@ stages:
             )
             con.executemany("INSERT INTO crm_leads VALUES (?, ?, ?, ?)", rows)
         engine = f"duckdb:{target}"
+    elif kind == "spark":
+        engine = str(request.getfixturevalue("spark_engine"))
+        spark = pytest.importorskip("pyspark.sql").SparkSession.builder.getOrCreate()
+        schema = "lead_id STRING, created_at TIMESTAMP_NTZ, channel STRING, won_at TIMESTAMP_NTZ"
+        spark.createDataFrame(rows, schema).createOrReplaceTempView("crm_leads")
     else:
         engine = str(request.getfixturevalue("postgres_url"))
         psycopg = pytest.importorskip("psycopg")
