@@ -11,6 +11,7 @@ that column.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
@@ -21,7 +22,7 @@ from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 import numpy as np
 import polars as pl
@@ -122,7 +123,7 @@ def _scan_parquet(source: Source) -> Scanned:
     frame = pl.scan_parquet(source.path, glob=False)
     try:
         names = frame.collect_schema().names()
-    except pl.exceptions.PolarsError as err:
+    except (pl.exceptions.PolarsError, pl.exceptions.PanicException) as err:
         msg = f"{source.path}: cannot be read as Parquet ({_first_line(err)}). Export it again."
         raise InputError(msg) from None
     fixed, renamed = unique_names(names)
@@ -380,21 +381,26 @@ def _check_quoting(source: Source, text: detect.Text) -> None:
     """A quote in the middle of a field (``"x"y``, ``5" screen``) that polars refuses although
     every row has its cells: the csv module, strict, names the row. Only run once polars has
     failed on the file, so its pace does not matter."""
-    data = text.data if text.data is not None else source.path.read_bytes()
-    lines = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
-    for _ in range(source.skip_rows):
-        lines.readline()
-    rows = csv.reader(lines, delimiter=text.delimiter, strict=True)
-    try:
-        for _ in rows:
-            pass
-    except csv.Error as err:
-        row = max(rows.line_num - 1, 1)  # the header is line 1
-        msg = (
-            f"{source.path}: row {row}: a quote inside a field ({err}). Quote the whole "
-            'field and double the quotes inside it ("5"" screen"), or export the file again.'
-        )
-        raise InputError(msg) from None
+    with contextlib.ExitStack() as stack:
+        if text.data is not None:
+            lines: IO[str] = io.StringIO(text.data.decode("utf-8", errors="replace"), newline="")
+        else:  # UTF-8 as it is on disk: read a line at a time
+            lines = stack.enter_context(
+                source.path.open(encoding="utf-8", errors="replace", newline="")
+            )
+        for _ in range(source.skip_rows):
+            lines.readline()
+        rows = csv.reader(lines, delimiter=text.delimiter, strict=True)
+        try:
+            for _ in rows:
+                pass
+        except csv.Error as err:
+            row = max(rows.line_num - 1, 1)  # the header is line 1
+            msg = (
+                f"{source.path}: row {row}: a quote inside a field ({err}). Quote the whole "
+                'field and double the quotes inside it ("5"" screen"), or export it again.'
+            )
+            raise InputError(msg) from None
 
 
 def _check_quotes(source: Source, text: detect.Text, line: int) -> None:
