@@ -520,3 +520,16 @@ def test_a_file_no_encoding_explains_is_refused_naming_encoding(project: Project
     assert run.exit_code == 3, run.stderr
     assert "leads.csv: is not UTF-8" in run.stderr
     assert "Set inputs.leads.encoding to the file's encoding" in run.stderr
+
+
+def test_a_utf8_file_with_one_bad_byte_is_not_read_in_a_code_page(project: Project) -> None:
+    """UTF-8 text up to a stray byte: read as Windows-1252 it would be `CafÃ© crÃ¨me` on
+    every row. The byte's row is named instead."""
+    rows = ["lead_id,created_at,channel", *(f"L{i},2026-03-02,Café crème" for i in range(5))]
+    data = "\n".join(rows).encode("utf-8") + b"\nL9,2026-03-03,web\xff\n"
+    (project.root / "leads.csv").write_bytes(data)
+    run = invoke("report", "-c", project.config)
+    assert run.exit_code == 3, run.stderr
+    assert "leads.csv: row 6: byte 0xff is not valid UTF-8, though the text before it is." in (
+        run.stderr
+    )

@@ -199,7 +199,8 @@ def _to_utf8(
         _refuse_nul(path, sample)
     try:
         sample.decode("utf-8-sig") if whole else _decode_head(sample)
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as err:
+        _refuse_damaged_utf8(path, sample, err, label, exact=whole or err.start < HEAD)
         found = charsets.guess(sample)
         if found is None:
             msg = (
@@ -249,6 +250,25 @@ def _decode(path: Path, data: bytes, encoding: str, label: str) -> bytes:
 def _decode_head(sample: bytes) -> None:
     """UTF-8 check of a cut sample: a character split at the cut is not an error."""
     codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+
+
+def _refuse_damaged_utf8(
+    path: Path, sample: bytes, err: UnicodeDecodeError, label: str, *, exact: bool
+) -> None:
+    """UTF-8 text (its multi-byte characters decode) up to one bad byte is a damaged UTF-8
+    file, not a legacy code page: no code page would read the rest right. ``exact``: the
+    sample is the file up to the byte, so its row can be named."""
+    before = sample[: err.start].decode("utf-8", errors="replace")
+    if before.isascii():
+        return
+    rows = sample[: err.start].count(b"\n")
+    where = f"row {rows}" if exact else "a row past the first MiB"
+    bad = sample[err.start : err.start + 1].hex()
+    msg = (
+        f"{path}: {where}: byte 0x{bad} is not valid UTF-8, though the text before it is. "
+        f"Fix that byte in the export, or set {label}.encoding if the file is in another one."
+    )
+    raise InputError(msg)
 
 
 def _refuse_nul(path: Path, sample: bytes) -> None:
