@@ -257,3 +257,14 @@ def test_a_conditions_value_of_the_wrong_shape_is_refused_by_funnel_sql_too(
     run = invoke("sql", "-c", config, "--dialect", "duckdb")
     assert run.exit_code == 2, run.stderr
     assert "funnel.yaml:34: scoring.fit[0]." + message in run.stderr.replace("\n", " ")
+
+
+def test_a_date_in_year_zero_is_a_bad_date(project: Project) -> None:
+    """polars reads 0000-01-01 (the proleptic year 0), which no date of Python's holds."""
+    project.write("leads.csv", "lead_id,created_at,channel\nL1,2026-03-02,web\nL2,0000-01-01,web\n")
+    project.write("spend.csv", "date,channel,amount\n2026-03-02,web,5\n0000-01-01,web,7\n")
+    run = invoke("check", "-c", project.config, "--as-of", "2026-03-31", "--format", "json")
+    assert run.exit_code == 1, run.stderr
+    found = {f["id"]: f for f in run.json()["findings"]}
+    assert found["spend.bad_date"]["examples"][0]["value"] == "0000-01-01"
+    assert found["leads.bad_created_at"]["examples"][0]["row"] == 2

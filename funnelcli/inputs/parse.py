@@ -98,7 +98,7 @@ def with_timestamps(
     """
     text_cols = {o: src for o, (src, dtype) in columns.items() if not dtype.is_temporal()}
     direct = {
-        o: timestamp(pl.col(src), dtype, tz)
+        o: _in_calendar(timestamp(pl.col(src), dtype, tz))
         for o, (src, dtype) in columns.items()
         if dtype.is_temporal()
     }
@@ -123,15 +123,23 @@ def with_timestamps(
     }
     frame = frame.with_columns(**rest)
     final = {
-        out: pl.coalesce(
-            _localize(pl.col(f"__n_{out}"), tz),
-            pl.col(f"__u_{out}").dt.convert_time_zone(tz),
-            _from_parts(pl.col(f"__r_{out}"), tz),
+        out: _in_calendar(
+            pl.coalesce(
+                _localize(pl.col(f"__n_{out}"), tz),
+                pl.col(f"__u_{out}").dt.convert_time_zone(tz),
+                _from_parts(pl.col(f"__r_{out}"), tz),
+            )
         )
         for out in text_cols
     }
     temps = [f"__{k}_{out}" for out in text_cols for k in "nur"]
     return frame.with_columns(**final).drop(temps)
+
+
+def _in_calendar(stamp: pl.Expr) -> pl.Expr:
+    """Years 1 to 9999 only: polars reads year 0 (``0000-01-01``) and beyond, which no
+    date of the rest of the program can hold — such a value is a bad date, not a crash."""
+    return pl.when(stamp.dt.year().is_between(1, 9999)).then(stamp)
 
 
 def day_month(text: pl.Expr, *, dayfirst: bool) -> pl.Expr:

@@ -16,7 +16,7 @@ from tools.fuzz.policy import TABLES, mutate_yaml, policy_text
 
 SENTINEL = "an earlier report that a failed run must leave alone\n"
 FORMATS = {
-    "report": ["table", "json", "csv", "markdown", "html"],
+    "report": ["table", "json", "csv", "markdown", "html", "email"],
     "check": ["table", "json", "junit", "github"],
 }
 
@@ -55,6 +55,7 @@ DATES = ["2026-06-30", "2026-05-01", "2026-07-31", "2026-05-15", "2025-01-01", "
 ODD_DATES = ["2026-02-30", "junk", "1900-01-01", "9999-12-31", "0001-01-01"]
 SPANS, ODD_SPANS = ["7d", "4w", "1m", "1q", "2w"], ["0d", "99999w", "x", "-1w"]
 WITHIN, ODD_WITHIN = ["0", "7", "30.5", "90"], ["1e9", "-1", "nan", "inf"]
+MAIL, ODD_MAIL = ["team@example.com", "Ann <ann@example.com>"], ["not an address", "a@b\nBcc: x@y"]
 DIALECTS = ["duckdb", "postgres", "spark", "bigquery", "snowflake", "databricks", "trino"]
 # fmt: on
 
@@ -83,6 +84,8 @@ def report_args(rng: random.Random, command: str = "report") -> list[str]:
         args += _maybe(rng, 0.2, "--compare", rng.choice(["previous", "year"]))
         args += _maybe(rng, 0.15, "--strict")
         args += _maybe(rng, 0.1, "--trend-periods", rng.choice(["1", "2", "50"]))
+        args += _maybe(rng, 0.12, "--engine", "duckdb")
+        args += _maybe(rng, 0.1, "--mail-to", _pick(rng, MAIL, ODD_MAIL))
     return args
 
 
@@ -111,6 +114,9 @@ def command_line(
     if rng.random() < 0.6 and not (command == "score" and "--explain" in args):
         output = out_dir / f"out.{fmt}"
         args += ["--output", str(output)]
+    elif rng.random() < 0.15:  # places an output must never go, or cannot
+        odd = [out_dir, out_dir / "missing" / "out.txt", config, out_dir / "data" / "leads.csv"]
+        args += ["--output", str(rng.choice(odd))]
     return args, output, fmt
 
 

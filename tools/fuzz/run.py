@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import email
 import json
 import os
 import re
@@ -123,6 +124,10 @@ def _format_problems(fmt: str, text: str) -> list[str]:
             return ["output is not JSON"]
     if fmt == "html" and "</html>" not in text:
         return ["HTML output cut short"]
+    if fmt == "email":
+        message = email.message_from_string(text)
+        if not message["Subject"] or not message.is_multipart():
+            return ["e-mail without a subject or its parts"]
     return []
 
 
@@ -150,8 +155,19 @@ def run_case(
 ) -> Result:
     work = scratch / f"case-{seed}"
     case = build_case(seed, base, work)
+    before = _snapshot(work, inputs=case.args[0] != "sql")  # sql's policy names tables
     outcome = run_subprocess(case.args, timeout) if subprocess_mode else run_in_process(case.args)
-    return Result(case, outcome, problems(case, outcome, timeout))
+    found = problems(case, outcome, timeout)
+    changed = [p for p, data in before.items() if not p.exists() or p.read_bytes() != data]
+    if changed:  # funnel never writes its policy or its inputs
+        found.append(f"destroyed: {[p.name for p in changed]}")
+    return Result(case, outcome, found)
+
+
+def _snapshot(work: Path, *, inputs: bool) -> dict[Path, bytes]:
+    """The policy and (``inputs``) every input file, as they are before the command runs."""
+    files = [work / "funnel.yaml", *((work / "data").iterdir() if inputs else [])]
+    return {p: p.read_bytes() for p in files if p.is_file()}
 
 
 def keep(result: Result, work: Path, out: Path) -> Path:
