@@ -115,7 +115,8 @@ def command_line(
         output = out_dir / f"out.{fmt}"
         args += ["--output", str(output)]
     elif rng.random() < 0.15:  # places an output must never go, or cannot
-        odd = [out_dir, out_dir / "missing" / "out.txt", config, out_dir / "data" / "leads.csv"]
+        named = re.findall(r"path: (data/[\w.]+)", config.read_text(errors="replace"))
+        odd = [out_dir, out_dir / "missing" / "out.txt", config, *(out_dir / n for n in named)]
         args += ["--output", str(rng.choice(odd))]
     return args, output, fmt
 

@@ -155,7 +155,7 @@ def run_case(
 ) -> Result:
     work = scratch / f"case-{seed}"
     case = build_case(seed, base, work)
-    before = _snapshot(work, inputs=case.args[0] != "sql")  # sql's policy names tables
+    before = _snapshot(work)
     outcome = run_subprocess(case.args, timeout) if subprocess_mode else run_in_process(case.args)
     found = problems(case, outcome, timeout)
     changed = [p for p, data in before.items() if not p.exists() or p.read_bytes() != data]
@@ -164,9 +164,11 @@ def run_case(
     return Result(case, outcome, found)
 
 
-def _snapshot(work: Path, *, inputs: bool) -> dict[Path, bytes]:
-    """The policy and (``inputs``) every input file, as they are before the command runs."""
-    files = [work / "funnel.yaml", *((work / "data").iterdir() if inputs else [])]
+def _snapshot(work: Path) -> dict[Path, bytes]:
+    """The policy and every input file it names, as they are before the command runs."""
+    policy = (work / "funnel.yaml").read_text(encoding="utf-8", errors="replace")
+    named = [work / "data" / name for name in re.findall(r"path: data/([\w.]+)", policy)]
+    files = [work / "funnel.yaml", *named]
     return {p: p.read_bytes() for p in files if p.is_file()}
 
 
