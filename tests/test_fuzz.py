@@ -18,6 +18,17 @@ EXAMPLE = ROOT / "config.example.yaml"
 SAMPLE = ROOT / "sample_data"
 
 
+def leads_only(folder: Path, leads: str) -> Path:
+    """A policy reading ``leads`` alone, its one stage after the first decided by policy."""
+    config = folder / "funnel.yaml"
+    config.write_text(
+        f"version: 1\ninputs:\n  leads: {{path: {leads}}}\n"
+        "stages:\n  - {id: lead}\n  - {id: won, evidence: policy}\n",
+        encoding="utf-8",
+    )
+    return config
+
+
 @pytest.fixture
 def sample(tmp_path: Path) -> Path:
     """The bundled sample project, copied: its config and its four CSVs."""
@@ -89,12 +100,7 @@ def test_a_workbook_reaching_past_excels_last_column_is_refused_at_once(tmp_path
     with zipfile.ZipFile(tmp_path / "leads.xlsx", "w") as book:
         for name, data in parts.items():
             book.writestr(name, data)
-    config = tmp_path / "funnel.yaml"
-    config.write_text(
-        "version: 1\ninputs:\n  leads: {path: leads.xlsx}\n"
-        "stages:\n  - {id: lead}\n  - {id: won, evidence: policy}\n",
-        encoding="utf-8",
-    )
+    config = leads_only(tmp_path, "leads.xlsx")
     run = invoke("report", "-c", config)
     assert run.exit_code == 3, run.stderr
     assert "leads.xlsx: the sheet cannot be read: a cell reference ZZZZ12 lies beyond" in run.stderr
@@ -153,12 +159,7 @@ def test_a_spend_amount_up_to_the_exact_range_is_summed_to_the_cent(project: Pro
 def test_a_message_names_a_few_of_100000_headers(tmp_path: Path) -> None:
     names = [f"junk{i}" for i in range(100_000)]
     (tmp_path / "leads.csv").write_text(",".join(names) + "\n" + ",".join("x" * 100_000) + "\n")
-    config = tmp_path / "funnel.yaml"
-    config.write_text(
-        "version: 1\ninputs:\n  leads: {path: leads.csv}\n"
-        "stages:\n  - {id: lead}\n  - {id: won, evidence: policy}\n",
-        encoding="utf-8",
-    )
+    config = leads_only(tmp_path, "leads.csv")
     run = invoke("report", "-c", config)
     assert run.exit_code == 3
     assert "junk0, junk1, junk2" in run.stderr and "… and 99,988 more" in run.stderr
@@ -208,12 +209,7 @@ def test_a_workbook_with_a_damaged_compressed_sheet_is_exit_3(tmp_path: Path) ->
     start = data.find(b"xl/worksheets/sheet1.xml") + 200  # inside its deflate stream
     data[start : start + 8] = bytes(b ^ 0x5A for b in data[start : start + 8])
     (tmp_path / "leads.xlsx").write_bytes(bytes(data))
-    config = tmp_path / "funnel.yaml"
-    config.write_text(
-        "version: 1\ninputs:\n  leads: {path: leads.xlsx}\n"
-        "stages:\n  - {id: lead}\n  - {id: won, evidence: policy}\n",
-        encoding="utf-8",
-    )
+    config = leads_only(tmp_path, "leads.xlsx")
     run = invoke("report", "-c", config)
     assert run.exit_code == 3, run.stderr
     assert "leads.xlsx: cannot be read as a workbook" in run.stderr
