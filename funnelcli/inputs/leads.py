@@ -14,7 +14,6 @@ from funnelcli.inputs.load import (
     LEADS_REQUIRED,
     Loaded,
     Opened,
-    collect,
     date_formats,
     date_order,
     decimal_mark,
@@ -23,14 +22,13 @@ from funnelcli.inputs.load import (
     flagged,
     keep_findings,
     open_table,
-    reading,
     reading_findings,
     repeated_rows,
     set_aside,
     shown_only,
     source_for,
 )
-from funnelcli.inputs.readers import MAYBE_SHORT, ROW, file_columns
+from funnelcli.inputs.readers import MAYBE_SHORT, ROW, collect, file_columns, reading
 from funnelcli.policy.config import InputSpec, Policy
 
 CANONICAL = ("lead_id", "created_at", "channel", "campaign", "email")

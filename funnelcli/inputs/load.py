@@ -7,8 +7,6 @@ collected once; every later step works on these in-memory frames.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -19,7 +17,7 @@ from funnelcli.columns import FILE
 from funnelcli.errors import ConfigError, InputError, excerpt, listed
 from funnelcli.findings import MAX_EXAMPLES, Example, Finding
 from funnelcli.inputs import detect, parse
-from funnelcli.inputs.readers import MAYBE_SHORT, ROW, Scanned, Source, file_columns, scan
+from funnelcli.inputs.readers import ROW, Scanned, Source, file_columns, scan
 from funnelcli.policy.config import InputSpec, Policy
 from funnelcli.policy.presets import Pick, Preset, preset_for
 from funnelcli.policy.rules import regex_problem
@@ -513,50 +511,3 @@ def combined(parts: list[Loaded]) -> Loaded | None:
 
 def keep_findings(*found: Finding | None) -> list[Finding]:
     return [f for f in found if f is not None]
-
-
-def collect(frame: pl.LazyFrame, scanned: Scanned) -> pl.DataFrame:
-    """Run a table's one query (it must carry MAYBE_SHORT); an unreadable or ragged file
-    is an InputError naming the first bad row."""
-    with reading(scanned):
-        table = frame.collect()
-    if table[MAYBE_SHORT].any():
-        scanned.verify_short_rows()
-    return table.drop(MAYBE_SHORT)
-
-
-@contextmanager
-def reading(scanned: Scanned) -> Iterator[None]:
-    """Every query on one opened file: polars' own parse errors (broken quoting, a field it
-    finds not properly escaped, a cell of a type it cannot cast) become one InputError that
-    names the file and, when the structure is at fault, its first bad row."""
-    try:
-        yield
-    except pl.exceptions.PanicException as err:
-        if scanned.text is not None:
-            raise
-        # The Parquet reader asserts on a file whose byte ranges point past its end.
-        msg = (
-            f"{scanned.source.path}: cannot be read: the file is damaged ({_first(err)}). "
-            "Export it again."
-        )
-        raise InputError(msg) from None
-    except pl.exceptions.PolarsError as err:
-        # A CSV is all text: only the parser's own errors are the file's fault; any other
-        # error on it is funnel's (exit 70, not hidden as a bad file). Parquet and Excel
-        # columns come typed, and a type funnel cannot read is the file's.
-        if scanned.text is not None and not isinstance(err, pl.exceptions.ComputeError):
-            raise
-        scanned.verify()  # names the ragged row or open quote when there is one
-        msg = (
-            f"{scanned.source.path}: cannot be read ({_first(err)}). "
-            "Check the file is a complete export of one table."
-        )
-        raise InputError(msg) from None
-
-
-def _first(err: BaseException) -> str:
-    """An error's first line, at most 200 characters."""
-    text = str(err).strip()
-    first = text.splitlines()[0] if text else type(err).__name__
-    return excerpt(first, 200)[1:-1]

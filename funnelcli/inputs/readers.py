@@ -20,6 +20,7 @@ import stat
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NoReturn
@@ -28,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from funnelcli.columns import MAYBE_SHORT, ROW
-from funnelcli.errors import InputError
+from funnelcli.errors import InputError, excerpt
 from funnelcli.inputs import detect, workbook
 
 # True where the file's last column is empty: a row with too few cells is always such a
@@ -444,3 +445,50 @@ def _raise_not_utf8(source: Source) -> NoReturn:
 def _first_line(err: Exception) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def collect(frame: pl.LazyFrame, scanned: Scanned) -> pl.DataFrame:
+    """Run a table's one query (it must carry MAYBE_SHORT); an unreadable or ragged file
+    is an InputError naming the first bad row."""
+    with reading(scanned):
+        table = frame.collect()
+    if table[MAYBE_SHORT].any():
+        scanned.verify_short_rows()
+    return table.drop(MAYBE_SHORT)
+
+
+@contextmanager
+def reading(scanned: Scanned) -> Iterator[None]:
+    """Every query on one opened file: polars' own parse errors (broken quoting, a field it
+    finds not properly escaped, a cell of a type it cannot cast) become one InputError that
+    names the file and, when the structure is at fault, its first bad row."""
+    try:
+        yield
+    except pl.exceptions.PanicException as err:
+        if scanned.text is not None:
+            raise
+        # The Parquet reader asserts on a file whose byte ranges point past its end.
+        msg = (
+            f"{scanned.source.path}: cannot be read: the file is damaged ({_first(err)}). "
+            "Export it again."
+        )
+        raise InputError(msg) from None
+    except pl.exceptions.PolarsError as err:
+        # A CSV is all text: only the parser's own errors are the file's fault; any other
+        # error on it is funnel's (exit 70, not hidden as a bad file). Parquet and Excel
+        # columns come typed, and a type funnel cannot read is the file's.
+        if scanned.text is not None and not isinstance(err, pl.exceptions.ComputeError):
+            raise
+        scanned.verify()  # names the ragged row or open quote when there is one
+        msg = (
+            f"{scanned.source.path}: cannot be read ({_first(err)}). "
+            "Check the file is a complete export of one table."
+        )
+        raise InputError(msg) from None
+
+
+def _first(err: BaseException) -> str:
+    """An error's first line, at most 200 characters."""
+    text = str(err).strip()
+    first = text.splitlines()[0] if text else type(err).__name__
+    return excerpt(first, 200)[1:-1]

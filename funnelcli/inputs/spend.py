@@ -12,7 +12,6 @@ from funnelcli.inputs.load import (
     FILE,
     SPEND_REQUIRED,
     Loaded,
-    collect,
     combined,
     date_formats,
     date_order,
@@ -22,12 +21,11 @@ from funnelcli.inputs.load import (
     flagged,
     keep_findings,
     open_table,
-    reading,
     reading_findings,
     source_for,
 )
 from funnelcli.inputs.ranges import RAW_DATE, RAW_DATE_END
-from funnelcli.inputs.readers import MAYBE_SHORT, ROW
+from funnelcli.inputs.readers import MAYBE_SHORT, ROW, collect, reading
 from funnelcli.policy.config import InputSpec, Policy, input_specs
 
 RAW_AMOUNT, CURRENCY = "__raw_amount", "__currency"

@@ -14,20 +14,18 @@ from funnelcli.inputs.load import (
     FILE,
     TRANSITIONS_REQUIRED,
     Loaded,
-    collect,
     date_formats,
     date_order,
     file_label,
     flagged,
     keep_findings,
     open_table,
-    reading,
     reading_findings,
     set_aside,
     shown_only,
     source_for,
 )
-from funnelcli.inputs.readers import MAYBE_SHORT, ROW
+from funnelcli.inputs.readers import MAYBE_SHORT, ROW, collect, reading
 from funnelcli.policy.config import InputSpec, Policy, input_specs
 
 RAW_STAGE, RAW_ENTERED = "__raw_stage", "__raw_entered_at"
