@@ -9,6 +9,7 @@ import io
 import random
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,7 +245,7 @@ def mutate_workbook(rng: random.Random, path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as book:
             parts = {name: book.read(name) for name in book.namelist()}
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):  # damaged by an earlier one
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error):  # damaged earlier
         data, what = mutate_bytes(rng, path.read_bytes())
         path.write_bytes(data)
         return "xlsx " + what
