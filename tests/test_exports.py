@@ -533,3 +533,12 @@ def test_a_utf8_file_with_one_bad_byte_is_not_read_in_a_code_page(project: Proje
     assert "leads.csv: row 6: byte 0xff is not valid UTF-8, though the text before it is." in (
         run.stderr
     )
+
+
+def test_a_gbk_pair_that_happens_to_be_utf8_does_not_make_the_file_utf8(project: Project) -> None:
+    """展 is D5 B9 in GBK, a valid two-byte UTF-8 character (U+0579): the file is still GBK."""
+    rows = ["lead_id,created_at,channel", "L1,2026-03-02,展会", "L2,2026-03-03,百度推广"]
+    (project.root / "leads.csv").write_bytes("\r\n".join(rows).encode("gbk") + b"\r\n")
+    report = report_json(project, "--as-of", "2026-03-31")
+    assert {r["group"]["channel"] for r in report["rows"]} == {"展会", "百度推广"}
+    assert _detected(report)["leads.csv"] == "encoding GB18030"

@@ -32,6 +32,9 @@ HEAD = 1 << 20
 SAMPLE_CHUNK = 64 << 10
 SAMPLE_PLACES = 16
 FOOTER_MAX_LINES = 12
+# Damaged UTF-8: at least this many non-ASCII characters decode, four for each that does not
+# (text in a CJK code page decodes one character in ten or so, by chance).
+UTF8_GOOD, UTF8_SHARE = 10, 4
 _MAGIC = {
     b"BZh": "bzip2",
     b"\xfd7zXZ\x00": "xz",
@@ -255,11 +258,15 @@ def _decode_head(sample: bytes) -> None:
 def _refuse_damaged_utf8(
     path: Path, sample: bytes, err: UnicodeDecodeError, label: str, *, exact: bool
 ) -> None:
-    """UTF-8 text (its multi-byte characters decode) up to one bad byte is a damaged UTF-8
-    file, not a legacy code page: no code page would read the rest right. ``exact``: the
-    sample is the file up to the byte, so its row can be named."""
-    before = sample[: err.start].decode("utf-8", errors="replace")
-    if before.isascii():
+    """Text whose non-ASCII characters nearly all decode as UTF-8 — a stray byte among many
+    good characters — is a damaged UTF-8 file, not a legacy code page, which would read every
+    good character wrong. A code page's text decodes as UTF-8 only by chance (a GBK pair
+    such as 展's D5 B9 does), mostly not. ``exact``: the sample is the file up to the byte,
+    so its row can be named."""
+    text = sample.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", errors="ignore")) - bad
+    if good < UTF8_GOOD or bad * UTF8_SHARE > good:
         return
     rows = sample[: err.start].count(b"\n")
     where = f"row {rows}" if exact else "a row past the first MiB"
