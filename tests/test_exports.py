@@ -542,3 +542,23 @@ def test_a_gbk_pair_that_happens_to_be_utf8_does_not_make_the_file_utf8(project:
     report = report_json(project, "--as-of", "2026-03-31")
     assert {r["group"]["channel"] for r in report["rows"]} == {"展会", "百度推广"}
     assert _detected(report)["leads.csv"] == "encoding GB18030"
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["Informação", "Promoção", "Açaí"],
+        ["Ærø", "Øresund", "Åland", "Smørrebrød"],
+        ["Düsseldorf", "Köln", "Zürich", "Straße", "Genève"],
+        ["Réunion", "Île-de-France", "Côte d’Azur", "Ça va", "Noël"],
+        ["€ campaign", "Pound £", "naïve “quoted”"],
+    ],
+)
+def test_western_names_in_windows_1252_are_never_read_as_cjk(
+    project: Project, names: list[str]
+) -> None:
+    rows = ["lead_id,created_at,channel", *(f"L{i},2026-03-02,{n}" for i, n in enumerate(names))]
+    (project.root / "leads.csv").write_bytes("\r\n".join(rows).encode("cp1252") + b"\r\n")
+    report = report_json(project, "--as-of", "2026-03-31")
+    assert {r["group"]["channel"] for r in report["rows"]} == {n.lower() for n in names}
+    assert _detected(report)["leads.csv"] == "encoding windows-1252"

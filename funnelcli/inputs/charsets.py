@@ -36,6 +36,7 @@ SHOWN = {
 }
 # A CJK reading is believed when at least this share of its characters are common ones.
 COMMON_SHARE = 0.6
+SURE_SHARE = 0.9  # …and overrules a Western reading when this share is common
 SAMPLE = 1 << 20  # bytes of non-ASCII lines given to the detector
 
 
@@ -116,10 +117,16 @@ def guess(sample: bytes) -> Guess | None:
     if not matches:
         return None
     best = _codec(matches[0].encoding)
+    found = [_codec(m.encoding) for m in matches]
     if best in CJK:
-        return _cjk([_codec(m.encoding) for m in matches], lines)
+        return _cjk(found, lines, COMMON_SHARE)
     if best not in WESTERN:
         return None
+    # A few CJK names among ASCII can look Western to the detector; Western text read in a
+    # CJK code page fails or gives rare characters (0 common on every sample tried).
+    cjk = _cjk(found, lines, SURE_SHARE)
+    if cjk is not None:
+        return cjk
     try:
         sample.decode(best)
     except UnicodeDecodeError:
@@ -127,7 +134,7 @@ def guess(sample: bytes) -> Guess | None:
     return Guess(best, SHOWN[best])
 
 
-def _cjk(found: list[str], lines: bytes) -> Guess | None:
+def _cjk(found: list[str], lines: bytes, share: float) -> Guess | None:
     scores = {}
     for codec in CJK:
         try:
@@ -138,7 +145,7 @@ def _cjk(found: list[str], lines: bytes) -> Guess | None:
         return None
     rank = {c: found.index(c) if c in found else len(found) for c in scores}
     codec = max(scores, key=lambda c: (scores[c], -rank[c]))
-    return Guess(codec, SHOWN[codec]) if scores[codec] >= COMMON_SHARE else None
+    return Guess(codec, SHOWN[codec]) if scores[codec] >= share else None
 
 
 def _codec(name: str) -> str:
