@@ -459,7 +459,8 @@ def init(
         str | None,
         typer.Option(
             help="Start from an export: hubspot, salesforce, salesforce_opportunity or "
-            "pipedrive, plus google_ads and/or meta for spend (comma-separated)."
+            "pipedrive, plus google_ads and/or meta for spend and ga4 for traffic "
+            "(comma-separated)."
         ),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace an existing funnel.yaml.")] = False,

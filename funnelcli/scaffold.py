@@ -36,8 +36,8 @@ GENERIC_SPEND = (
 def starter_text(data_dir: str = "data", presets: tuple[str, ...] = ()) -> str:
     """The starter policy, its input paths under ``data_dir`` (relative to the config).
 
-    ``presets``: at most one CRM export (hubspot, salesforce, pipedrive) and any ad-platform
-    spend exports (google_ads, meta)."""
+    ``presets``: at most one CRM export (hubspot, salesforce, salesforce_opportunity,
+    pipedrive), any ad-platform spend exports (google_ads, meta) and web traffic (ga4)."""
     problem = preset_problem(presets)
     if problem:
         raise UsageError(problem)
