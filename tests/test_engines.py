@@ -600,6 +600,10 @@ def test_a_database_url_with_a_bad_port_is_a_usage_error(url: str, why: str) -> 
     assert run.exit_code == 2, run.stderr
     assert "FUNNEL_DATABASE_URL: the URL 'postgresql://" in run.stderr
     assert why in run.stderr and "s3cret" not in run.stderr
+    if "s3cret" not in url:  # on the command line too (one with a password is refused first)
+        direct = invoke("report", "--config", EXAMPLE, "--engine", url)
+        assert direct.exit_code == 2 and "--engine: the URL" in direct.stderr
+        assert why in direct.stderr
 
 
 def test_a_failed_connection_names_the_host_and_the_reason_never_the_password() -> None:

@@ -111,9 +111,7 @@ def guess(sample: bytes) -> Guess | None:
     from charset_normalizer import from_bytes  # noqa: PLC0415
 
     lines = non_ascii_lines(sample)
-    if not lines:
-        return Guess("ascii", "ASCII")
-    matches = list(from_bytes(lines, cp_isolation=[*WESTERN, *CJK]))
+    matches = list(from_bytes(lines, cp_isolation=[*WESTERN, *CJK])) if lines else []
     if not matches:
         return None
     best = _codec(matches[0].encoding)

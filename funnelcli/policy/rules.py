@@ -397,7 +397,7 @@ def _is_in(col: pl.Expr, dtype: pl.DataType, values: list[Any]) -> pl.Expr:
     bits) as floats, and a float column meets whole numbers as floats."""
     if _kind(dtype) != "a number":
         return col.is_in(pl.Series(values).implode())
-    if dtype.is_integer() and all(isinstance(v, int) for v in values):
+    if dtype.is_integer() and all(isinstance(v, int) and -(2**63) <= v < 2**63 for v in values):
         return col.cast(pl.Int64).is_in(pl.Series(values, dtype=pl.Int64).implode())
     floats = pl.Series([float(v) for v in values], dtype=pl.Float64)
     return col.cast(pl.Float64).is_in(floats.implode())
@@ -450,8 +450,6 @@ def _literal(value: Any, dtype: pl.DataType, loc: Key, op: str) -> Any:
         )
     if kind == "a date":
         return _as_date(value)
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
-        return float(value)  # beyond any integer column: compared as a number all the same
     return value
 
 
